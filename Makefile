@@ -1,0 +1,35 @@
+# jupyter_mltrain: `make lab` opens JupyterLab on notebooks/, `make test` sets up and runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system horovod test test-fast lab bench clean
+
+setup: $(STAMP)
+
+system:
+	bash scripts/setup-system.sh
+
+$(STAMP): pyproject.toml | system
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	touch $(STAMP)
+
+horovod: $(STAMP)
+	bash scripts/build-horovod.sh $(abspath $(PY))
+
+test: setup horovod
+	$(PY) -m pytest -ra tests
+
+test-fast: setup
+	$(PY) -m pytest -ra -m "not slow" tests
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: setup horovod
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,246 @@
+"""The Python API: submit runs and read them back (the model is Azure ML's Experiment and Run).
+
+    from jupyter_mltrain import Experiment, RunSpec, Distribution
+    run = Experiment("digits").submit(RunSpec(entry="train.py", source=".",
+                                              distribution=Distribution(mode="torch", processes_per_node=2)))
+    run.wait(show_output=True)
+    run.metrics()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+from jupyter_mltrain.config import resolve_target
+from jupyter_mltrain.errors import MLTrainError, RunFailed, SnapshotError, SpecError
+from jupyter_mltrain.plan import make_plan
+from jupyter_mltrain.snapshot import ObjectStore, take_snapshot
+from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, process_alive, write_json_atomic
+
+
+def submit(spec: RunSpec, store: Store | None = None) -> "Run":
+    """Package ``spec``'s code into a new run and start its supervisor; return the Run.
+
+    Every check happens before anything is created: an error leaves no run behind.
+    """
+    store = store or Store()
+    target = resolve_target(spec.target, cwd=spec.source)
+    source = Path(spec.source)
+    if not source.is_dir():
+        raise SnapshotError(f"source folder {str(source)!r} does not exist or is not a folder")
+    if not os.access(source, os.R_OK | os.X_OK):
+        raise SnapshotError(f"source folder {str(source)!r} is not readable")
+    if not (source / spec.entry).is_file():
+        raise SpecError("entry", f"entry script {spec.entry!r} not found in {str(source)!r}")
+    for name, path in spec.inputs.items():
+        if not Path(path).expanduser().exists():
+            raise SpecError(f"inputs.{name}", f"{path!r} does not exist")
+    run_id = new_run_id()
+    make_plan(spec, target, run_id, store.run_dir(run_id))  # fails early on anything the plan rejects
+    now = time.time()
+    record = RunRecord(
+        id=run_id,
+        experiment=spec.experiment,
+        name=spec.name or f"{Path(spec.entry).stem}-{run_id[-6:]}",
+        status=Status.QUEUED.value,
+        created=now,
+        target=spec.target,
+        mode=spec.distribution.mode,
+        ranks=spec.world_size,
+        stages={Status.QUEUED.value: now},
+        params=dict(spec.params),
+    )
+
+    def prepare(folder: Path) -> None:
+        report = take_snapshot(
+            source,
+            folder / "snapshot",
+            ObjectStore(store.home / "objects"),
+            extra_ignore=spec.snapshot.ignore,
+            size_limit_mb=spec.snapshot.size_limit_mb,
+        )
+        write_json_atomic(folder / "spec.json", spec.to_dict())
+        write_json_atomic(folder / "manifest.json", report.manifest)
+
+    store.create(record, prepare)
+    run_dir = store.run_dir(run_id)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIN_SECRET_")}
+    env["MLTRAIN_RUN_ID"] = run_id
+    env["MLTRAIN_HOME"] = str(store.home)
+    for key, value in spec.environment.secret_variables().items():
+        env["MLTRAIN_SECRET_" + key] = value
+    try:
+        with open(run_dir / "supervisor.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_mltrain.supervise", str(run_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=run_dir,
+                start_new_session=True,
+            )
+    except OSError as exc:
+        store.delete(run_id)
+        raise MLTrainError(f"could not start the supervisor for run {run_id}: {exc}") from None
+    # The supervisor records itself too; writing here closes the gap before it starts.
+    store.update(run_id, supervisor_pid=proc.pid, supervisor_host=socket.gethostname())
+    return Run(run_id, store)
+
+
+class Run:
+    """One run: its status, logs, metrics and outputs, live or finished."""
+
+    def __init__(self, run_id: str, store: Store | None = None) -> None:
+        self.store = store or Store()
+        self.id = run_id
+        self.folder = RunFolder(self.store.run_dir(run_id))
+        self.store.get(run_id)  # raises RunNotFound for an unknown id
+
+    @classmethod
+    def get(cls, run_id: str, store: Store | None = None) -> "Run":
+        """The run with id ``run_id``."""
+        return cls(run_id, store)
+
+    def __repr__(self) -> str:
+        rec = self.record
+        return f"Run(id={rec.id!r}, name={rec.name!r}, status={rec.status!r})"
+
+    @property
+    def record(self) -> RunRecord:
+        """The run's current index record."""
+        return self.store.get(self.id)
+
+    @property
+    def status(self) -> str:
+        """The current status (``Queued`` … ``Completed``)."""
+        return self.record.status
+
+    def spec(self) -> RunSpec:
+        """The spec the run was submitted with (secret values replaced)."""
+        return RunSpec.from_dict(self.folder.spec_dict())
+
+    def wait(
+        self,
+        show_output: bool | str = False,
+        timeout: float | None = None,
+        raise_on_error: bool = True,
+        stream: TextIO | None = None,
+        poll_s: float = 0.1,
+    ) -> RunRecord:
+        """Block until the run ends; with ``show_output`` stream rank 0's log (``"all"``: every rank).
+
+        Raises ``RunFailed`` if the run did not complete (unless ``raise_on_error=False``),
+        and ``TimeoutError`` after ``timeout`` seconds.
+        """
+        out = stream or sys.stdout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        offsets: dict[int, int] = {}
+        world = self.record.ranks
+        ranks = list(range(world)) if show_output == "all" else [0]
+        while True:
+            record = self.record
+            if show_output:
+                for rank in ranks:
+                    while True:
+                        data, offsets[rank] = self.folder.read_log(rank, offsets.get(rank, 0))
+                        if not data:
+                            break
+                        text = data.decode("utf-8", "replace")
+                        if len(ranks) > 1:
+                            text = "".join(f"[rank {rank}] {line}\n" for line in text.splitlines())
+                        out.write(text)
+                out.flush()
+            if record.final:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.id} still {record.status} after {timeout} s")
+            time.sleep(poll_s)
+        if show_output:
+            out.write(f"\nrun {record.id} {record.status}" + (f": {record.root_cause['message']}" if record.root_cause else "") + "\n")
+            out.flush()
+        if raise_on_error and record.status != Status.COMPLETED.value:
+            message = f"run {record.id} {record.status}"
+            if record.root_cause:
+                message += f": {record.root_cause.get('message')}"
+                if record.root_cause.get("traceback"):
+                    message += "\n" + record.root_cause["traceback"]
+            raise RunFailed(message, record)
+        return record
+
+    def logs(self, rank: int | None = None, follow: bool = False) -> str | Iterator[str]:
+        """The log of ``rank`` (default 0) as text; with ``follow``, an iterator of new text until the end."""
+        r = 0 if rank is None else rank
+        if follow:
+            return (data.decode("utf-8", "replace") for data in self.folder.follow_log(r, lambda: self.record.final))
+        chunks = []
+        offset = 0
+        while True:
+            data, offset = self.folder.read_log(r, offset)
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every logged value: ``{"rank", "name", "value", "step", "time"}``."""
+        return self.folder.all_metrics()
+
+    def cancel(self, by: str = "api") -> bool:
+        """Ask the supervisor to stop every rank; False if the run had already ended."""
+        record = self.record
+        if record.final:
+            return False
+        write_json_atomic(self.folder.path / "cancel.json", {"by": by, "time": time.time()})
+        if record.supervisor_host == socket.gethostname() and process_alive(record.supervisor_pid, self.id):
+            assert record.supervisor_pid is not None
+            os.kill(record.supervisor_pid, signal.SIGTERM)
+            return True
+        self.store.get(self.id)  # a dead supervisor: the reader marks the run Lost
+        return False
+
+    def download(self, path: str = "outputs", to: str | os.PathLike[str] = ".") -> Path:
+        """Copy a file or folder of the run (e.g. ``outputs/model.pt``) to ``to``; return where it went."""
+        src = self.folder.resolve(path)
+        dest = Path(to)
+        if dest.is_dir():
+            dest = dest / src.name
+        if src.is_dir():
+            shutil.copytree(src, dest, dirs_exist_ok=True)
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+        return dest
+
+
+class Experiment:
+    """A named group of runs."""
+
+    def __init__(self, name: str = "default", store: Store | None = None) -> None:
+        self.name = name
+        self.store = store or Store()
+
+    def submit(self, spec: RunSpec) -> Run:
+        """Submit ``spec`` under this experiment."""
+        if spec.experiment != self.name:
+            spec = spec.with_changes(experiment=self.name)
+        return submit(spec, self.store)
+
+    def runs(self) -> list[Run]:
+        """This experiment's runs, newest first."""
+        return [Run(r.id, self.store) for r in self.store.list(experiment=self.name)]
+
+
+def record_json(record: RunRecord) -> str:
+    """One run record as a JSON line (what ``--json`` prints)."""
+    return json.dumps(record.to_dict())

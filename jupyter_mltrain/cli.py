@@ -1,0 +1,287 @@
+"""``mltrain``: submit runs and read them from a terminal or a script.
+
+    mltrain submit [--np N] [--mode MODE] [--target T] [--name NAME] [--experiment E]
+                   [--input NAME=PATH] [--env K=V] [--wait] [--json] SCRIPT [ARGS...]
+    mltrain runs [--experiment E] [--json]
+    mltrain show RUN [--json]
+    mltrain logs RUN [--rank R] [-f]
+    mltrain metrics RUN [--json]
+    mltrain cancel RUN
+    mltrain outputs RUN --to DIR
+    mltrain targets [--json]
+
+Options come before SCRIPT; everything after SCRIPT goes to the script, as with torchrun.
+Exit codes: 0 success, 1 a run that did not complete (``--wait``), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from jupyter_mltrain.errors import MLTrainError, RunFailed
+from jupyter_mltrain.spec import MODES, Distribution, Environment, RunSpec, SnapshotOptions, parse_assignments
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: exit 2 with one line
+        self.exit(EXIT_BAD_INPUT, f"mltrain: error: {message}\n(see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mltrain``."""
+    parser = _Parser(prog="mltrain", description="Train on local CPUs/GPUs or a cluster; keep every log and metric.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("submit", help="package a script and start a run", description="Package SCRIPT's folder "
+                       "and start a run. Options go before SCRIPT; what follows SCRIPT is passed to it.")
+    p.add_argument("--np", type=int, default=1, help="processes per node (default 1)")
+    p.add_argument("--nodes", type=int, default=1, help="number of nodes (cluster targets; default 1)")
+    p.add_argument("--mode", default="none", help=f"distribution mode: {', '.join(MODES)} (default none)")
+    p.add_argument("--workers", type=int, help="tf-ps: number of workers")
+    p.add_argument("--ps", type=int, help="tf-ps: number of parameter servers")
+    p.add_argument("--target", default="local", help="compute target from mltrain.toml (default local)")
+    p.add_argument("--name", help="run name")
+    p.add_argument("--experiment", default="default", help="experiment name (default 'default')")
+    p.add_argument("--source", help="folder to package (default: the current folder, or the script's folder "
+                   "if the script lies outside it)")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="input file or folder")
+    p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable for the ranks")
+    p.add_argument("--secret-env", action="append", default=[], metavar="K=V",
+                   help="environment variable that is never written to disk")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="parameter recorded with the run")
+    p.add_argument("--gpus", help="comma-separated GPU ids to use (default: all)")
+    p.add_argument("--gpu-policy", default="per-rank", choices=["per-rank", "all"],
+                   help="per-rank: one GPU per rank via CUDA_VISIBLE_DEVICES; all: every rank sees all")
+    p.add_argument("--share-gpus", action="store_true", help="allow more ranks than GPUs")
+    p.add_argument("--python", help="interpreter for the ranks (default: this one)")
+    p.add_argument("--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit")
+    p.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds between SIGTERM and SIGKILL")
+    p.add_argument("--gather-outputs", default="rank0", choices=["rank0", "all"], help="whose ./outputs to keep")
+    p.add_argument("--wait", action="store_true", help="wait for the end; exit 0 only if it Completed")
+    p.add_argument("--quiet", action="store_true", help="with --wait, do not stream rank 0's log")
+    p.add_argument("--json", action="store_true", help="print the run record as JSON")
+    p.add_argument("script", help="entry script")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("--experiment")
+    p.add_argument("--status")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("show", help="one run's record")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("logs", help="a rank's log")
+    p.add_argument("run")
+    p.add_argument("--rank", type=int, default=0)
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+
+    p = sub.add_parser("metrics", help="every logged metric value")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cancel", help="stop a run")
+    p.add_argument("run")
+
+    p = sub.add_parser("outputs", help="copy a run's outputs")
+    p.add_argument("run")
+    p.add_argument("--to", required=True, help="destination folder")
+
+    p = sub.add_parser("targets", help="configured compute targets")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    """The RunSpec that ``mltrain submit`` options describe."""
+    script = Path(args.script)
+    if args.source:
+        source = Path(args.source).resolve()
+        entry_path = script if script.is_absolute() else source / script
+    else:
+        cwd = Path.cwd().resolve()
+        entry_path = (cwd / script).resolve() if not script.is_absolute() else script.resolve()
+        source = cwd if cwd in entry_path.parents else entry_path.parent
+    try:
+        entry = str(entry_path.resolve().relative_to(source.resolve()))
+    except ValueError:
+        raise MLTrainError(f"script {args.script!r} is not inside the source folder {str(source)!r}") from None
+    gpus = None
+    if args.gpus:
+        try:
+            gpus = tuple(int(g) for g in args.gpus.split(","))
+        except ValueError:
+            raise MLTrainError(f"--gpus: expected comma-separated integers, got {args.gpus!r}") from None
+    variables = parse_assignments(args.env, "--env")
+    secrets = parse_assignments(args.secret_env, "--secret-env")
+    variables.update(secrets)
+    return RunSpec(
+        entry=entry,
+        source=str(source),
+        args=tuple(args.args),
+        target=args.target,
+        distribution=Distribution(
+            mode=args.mode, processes_per_node=args.np, nodes=args.nodes, workers=args.workers,
+            parameter_servers=args.ps, gpus=gpus, gpu_policy=args.gpu_policy, allow_gpu_sharing=args.share_gpus,
+        ),
+        environment=Environment(python=args.python, variables=variables, secret_names=frozenset(secrets)),
+        inputs=parse_assignments(args.input, "--input"),
+        name=args.name,
+        experiment=args.experiment,
+        params=parse_assignments(args.param, "--param"),
+        snapshot=SnapshotOptions(size_limit_mb=args.snapshot_limit),
+        gather_outputs=args.gather_outputs,
+        grace_period_s=args.grace,
+    )
+
+
+def _fmt_time(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _print_table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
+    for name in ("loss", "val_loss", "accuracy"):
+        if name in metrics:
+            return f"{name}={metrics[name]['last']:.4g}"
+    if metrics:
+        name = sorted(metrics)[0]
+        return f"{name}={metrics[name]['last']:.4g}"
+    return ""
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one parsed ``mltrain`` command; return its exit code."""
+    from jupyter_mltrain.api import Run, submit
+    from jupyter_mltrain.store import Store
+
+    if args.command == "submit":
+        spec = spec_from_args(args)
+        store = Store()
+        run = submit(spec, store)
+        if not args.wait:
+            print(json.dumps(run.record.to_dict()) if args.json else run.id)
+            return EXIT_OK
+        if not args.json:
+            print(run.id, file=sys.stderr)
+        try:
+            record = run.wait(show_output=not (args.quiet or args.json), raise_on_error=False,
+                              stream=sys.stderr if args.json else sys.stdout)
+        except KeyboardInterrupt:
+            run.cancel(by="mltrain submit --wait (Ctrl-C)")
+            record = run.wait(raise_on_error=False)
+        if args.json:
+            print(json.dumps(record.to_dict()))
+        return EXIT_OK if record.status == "Completed" else EXIT_RUN_FAILED
+
+    store = Store()
+    if args.command == "runs":
+        records = store.list(experiment=args.experiment, status=args.status, limit=args.limit)
+        if args.json:
+            print(json.dumps([r.to_dict() for r in records]))
+        else:
+            _print_table(
+                [[r.id, r.experiment, r.name, r.status, r.target, r.mode, str(r.ranks), _fmt_time(r.created),
+                  _fmt_duration(r.duration), _main_metric(r.metrics)] for r in records],
+                ["ID", "EXPERIMENT", "NAME", "STATUS", "TARGET", "MODE", "RANKS", "CREATED", "DURATION", "METRIC"],
+            )
+        return EXIT_OK
+    if args.command == "targets":
+        from jupyter_mltrain.config import load_targets
+
+        targets = load_targets()
+        if args.json:
+            print(json.dumps([{"name": t.name, "kind": t.kind, "source": t.source, **t.settings}
+                              for t in targets.values()]))
+        else:
+            _print_table([[t.name, t.kind, t.source] for t in targets.values()], ["NAME", "KIND", "SOURCE"])
+        return EXIT_OK
+
+    run = Run(args.run, store)
+    if args.command == "show":
+        record = run.record
+        if args.json:
+            print(json.dumps(record.to_dict()))
+        else:
+            for key, value in record.to_dict().items():
+                print(f"{key:15} {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+        return EXIT_OK
+    if args.command == "logs":
+        if args.follow:
+            for text in run.logs(rank=args.rank, follow=True):
+                sys.stdout.write(text)
+                sys.stdout.flush()
+        else:
+            sys.stdout.write(str(run.logs(rank=args.rank)))
+        return EXIT_OK
+    if args.command == "metrics":
+        metrics = run.metrics()
+        if args.json:
+            print(json.dumps([{k: m.get(k) for k in ("rank", "name", "value", "step", "time")} for m in metrics]))
+        else:
+            _print_table([[str(m["rank"]), m["name"], str(m["value"]), str(m.get("step")), _fmt_time(m["time"])]
+                          for m in metrics], ["RANK", "NAME", "VALUE", "STEP", "TIME"])
+        return EXIT_OK
+    if args.command == "cancel":
+        if run.cancel(by="mltrain cancel"):
+            print(f"canceling {run.id}")
+        else:
+            print(f"run {run.id} is not running ({run.status})")
+        return EXIT_OK
+    if args.command == "outputs":
+        dest = Path(args.to)
+        dest.mkdir(parents=True, exist_ok=True)
+        outputs = run.folder.path / "outputs"
+        count = 0
+        for path in sorted(outputs.rglob("*")) if outputs.is_dir() else []:
+            if path.is_file():
+                run.download(str(path.relative_to(run.folder.path)), dest / path.relative_to(outputs))
+                count += 1
+        print(f"copied {count} file(s) to {dest}")
+        return EXIT_OK
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mltrain``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except RunFailed as exc:
+        print(f"mltrain: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except (MLTrainError, ValueError) as exc:
+        print(f"mltrain: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

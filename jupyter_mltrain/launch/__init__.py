@@ -1,0 +1,23 @@
+"""Launchers: one module per backend behind one interface (``base.Launcher``).
+
+Launchers are found by name through the ``jupyter_mltrain.launchers`` entry point group,
+so a new backend is a new module (and an entry point), not a branch elsewhere.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from jupyter_mltrain.errors import LaunchError
+from jupyter_mltrain.launch.base import Launcher
+
+__all__ = ["Launcher", "get_launcher"]
+
+
+def get_launcher(name: str) -> type[Launcher]:
+    """The launcher class registered under ``name``."""
+    for ep in entry_points(group="jupyter_mltrain.launchers"):
+        if ep.name == name:
+            cls: type[Launcher] = ep.load()
+            return cls
+    raise LaunchError(f"no launcher named {name!r} is installed (entry point group 'jupyter_mltrain.launchers')")

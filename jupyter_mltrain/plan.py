@@ -1,0 +1,249 @@
+"""Turns a RunSpec and its target into the exact processes to start: a LaunchPlan.
+
+The supervisor launches a plan; ``--dry-run`` prints one. Environment each rank gets:
+
+- every mode: ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE``, ``MLTRAIN_RUN_ID``,
+  ``MLTRAIN_OUTPUTS_DIR``, ``MLTRAIN_INPUT_<NAME>`` per input, ``PYTHONUNBUFFERED=1``, and the
+  spec's variables;
+- ``torch`` (and ``mpi``/``horovod``, for torch.distributed over MPI): ``MASTER_ADDR``,
+  ``MASTER_PORT`` (a free port) and the rest of what torchrun sets;
+- ``tf``: ``TF_CONFIG`` with one worker per rank; ``tf-ps``: rank 0 is the chief, then the
+  workers, then the parameter servers; ``TF_USE_LEGACY_KERAS=1`` when tf-keras is installed;
+- with GPUs: ``CUDA_VISIBLE_DEVICES`` per rank (policy ``per-rank``) or all of them (``all``).
+
+Under mpirun the rank variables come from MPI and the agent fills them in (see ``rank``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_mltrain.config import Target
+from jupyter_mltrain.errors import LaunchError, SpecError
+from jupyter_mltrain.gpus import detect_gpus
+from jupyter_mltrain.spec import RunSpec
+
+MPI_MODES = ("mpi", "horovod")
+
+
+@dataclass
+class LaunchPlan:
+    """What to start, rank by rank, for one run."""
+
+    run_id: str
+    launcher: str
+    mode: str
+    world_size: int
+    workdir: str
+    program: list[str]
+    env: dict[str, str]
+    rank_env: list[dict[str, str]]
+    roles: list[str]
+    gpus: list[int] = field(default_factory=list)
+    grace_period_s: float = 10.0
+    secret_names: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    launcher_options: dict[str, Any] = field(default_factory=dict)
+
+    def env_for_rank(self, rank: int) -> dict[str, str]:
+        """The variables rank ``rank`` gets on top of the supervisor's environment."""
+        return {**self.env, **self.rank_env[rank]}
+
+    def public(self) -> dict[str, Any]:
+        """The plan with secret values hidden (for spec folders, logs and dry runs)."""
+        def hide(env: dict[str, str]) -> dict[str, str]:
+            return {k: ("<secret>" if k in self.secret_names else v) for k, v in env.items()}
+
+        return {
+            "run_id": self.run_id,
+            "launcher": self.launcher,
+            "mode": self.mode,
+            "world_size": self.world_size,
+            "workdir": self.workdir,
+            "program": self.program,
+            "roles": self.roles,
+            "gpus": self.gpus,
+            "env": hide(self.env),
+            "rank_env": [hide(e) for e in self.rank_env],
+            "warnings": self.warnings,
+            "launcher_options": self.launcher_options,
+        }
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports free right now on ``host``."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def has_module(python: str, module: str) -> bool:
+    """Whether ``module`` is importable by interpreter ``python`` (without importing it)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return importlib.util.find_spec(module) is not None
+    code = f"import importlib.util,sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    try:
+        return subprocess.run([python, "-c", code], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def launcher_name(target: Target, mode: str) -> str:
+    """Which launcher runs ``mode`` on ``target``."""
+    if target.kind == "local":
+        return "mpi" if mode in MPI_MODES else "local"
+    return target.kind
+
+
+def tf_config(cluster: dict[str, list[str]], task_type: str, index: int) -> str:
+    """One TF_CONFIG value."""
+    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
+
+
+def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, check: bool = True) -> LaunchPlan:
+    """The plan for ``spec`` on ``target``; raises if it cannot run there."""
+    dist = spec.distribution
+    mode = dist.mode
+    world = spec.world_size
+    python = spec.environment.python or target.get("python") or sys.executable
+    launcher = launcher_name(target, mode)
+    warnings: list[str] = []
+    env: dict[str, str] = {
+        "MLTRAIN_RUN_ID": run_id,
+        "MLTRAIN_OUTPUTS_DIR": str(run_dir / "outputs"),
+        "PYTHONUNBUFFERED": "1",
+        "WORLD_SIZE": str(world),
+    }
+    env.update({k: str(v) for k, v in (target.get("env") or {}).items()})
+    for name in spec.inputs:
+        env["MLTRAIN_INPUT_" + name.upper().replace("-", "_")] = str(run_dir / "inputs" / name)
+    user_env = dict(spec.environment.variables)
+
+    if check and mode == "horovod" and not has_module(python, "horovod"):
+        raise LaunchError(
+            f"mode 'horovod' needs Horovod in {python}, and it is not installed there. "
+            "Install it with `make horovod` (builds Horovod 0.28.1 for torch), or "
+            "`HOROVOD_WITH_PYTORCH=1 pip install --no-build-isolation horovod`."
+        )
+    if check and mode == "mpi" and not has_module(python, "mpi4py"):
+        warnings.append(f"mpi4py is not installed in {python}; `pip install mpi4py` to use MPI from Python")
+    if mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
+        if has_module(python, "tf_keras"):
+            env["TF_USE_LEGACY_KERAS"] = "1"
+        else:
+            warnings.append(
+                "tf-keras is not installed: Keras 3's model.fit fails under MultiWorkerMirroredStrategy "
+                "(keras-team/keras#20585). `pip install tf-keras` (mltrain then sets TF_USE_LEGACY_KERAS=1)."
+            )
+
+    gpus = _choose_gpus(spec, launcher)
+    if gpus:
+        env["MLTRAIN_GPUS"] = ",".join(map(str, gpus))
+        env["MLTRAIN_GPU_POLICY"] = dist.gpu_policy
+
+    local_world = world if launcher in ("local", "mpi") else dist.processes_per_node
+    env["LOCAL_WORLD_SIZE"] = str(local_world)
+    roles = ["worker"] * world
+    rank_env: list[dict[str, str]] = [{} for _ in range(world)]
+    master_addr = "127.0.0.1"
+    if mode in ("torch", "mpi", "horovod"):
+        env["MASTER_ADDR"] = master_addr
+        env["MASTER_PORT"] = str(free_ports(1)[0])
+    if mode == "torch":
+        env.update(
+            {
+                "GROUP_RANK": "0",
+                "ROLE_NAME": "default",
+                "ROLE_WORLD_SIZE": str(world),
+                "GROUP_WORLD_SIZE": "1",
+                "TORCHELASTIC_RUN_ID": run_id,
+                "TORCHELASTIC_RESTART_COUNT": "0",
+                "TORCHELASTIC_MAX_RESTARTS": "0",
+            }
+        )
+        if world > 1 and "OMP_NUM_THREADS" not in user_env:
+            env["OMP_NUM_THREADS"] = "1"
+    if mode in ("tf", "tf-ps"):
+        ports = free_ports(world)
+        addrs = [f"{master_addr}:{p}" for p in ports]
+        if mode == "tf":
+            cluster = {"worker": addrs}
+            tasks = [("worker", i) for i in range(world)]
+        else:
+            assert dist.workers is not None and dist.parameter_servers is not None
+            w, p = dist.workers, dist.parameter_servers
+            cluster = {"chief": addrs[:1], "worker": addrs[1 : 1 + w], "ps": addrs[1 + w :]}
+            tasks = [("chief", 0)] + [("worker", i) for i in range(w)] + [("ps", i) for i in range(p)]
+        for rank, (task_type, index) in enumerate(tasks):
+            roles[rank] = task_type
+            if launcher == "local":
+                rank_env[rank]["TF_CONFIG"] = tf_config(cluster, task_type, index)
+            else:
+                env[f"MLTRAIN_TF_CONFIG_{rank}"] = tf_config(cluster, task_type, index)
+    if launcher == "local":
+        for rank in range(world):
+            rank_env[rank].update({"RANK": str(rank), "LOCAL_RANK": str(rank)})
+            if mode == "torch":
+                rank_env[rank]["ROLE_RANK"] = str(rank)
+            if gpus:
+                if dist.gpu_policy == "per-rank":
+                    rank_env[rank]["CUDA_VISIBLE_DEVICES"] = str(gpus[rank % len(gpus)])
+                else:
+                    rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    env.update(user_env)
+    return LaunchPlan(
+        run_id=run_id,
+        launcher=launcher,
+        mode=mode,
+        world_size=world,
+        workdir=str(run_dir / "snapshot"),
+        program=[python, spec.entry, *spec.args],
+        env=env,
+        rank_env=rank_env,
+        roles=roles,
+        gpus=gpus,
+        grace_period_s=spec.grace_period_s,
+        secret_names=sorted(k for k in spec.environment.variables if spec.environment.is_secret(k)),
+        warnings=warnings,
+        launcher_options={
+            "mpirun": target.get("mpirun", "mpirun"),
+            "mpirun_args": [str(a) for a in target.get("mpirun_args", [])],
+        },
+    )
+
+
+def _choose_gpus(spec: RunSpec, launcher: str) -> list[int]:
+    if launcher not in ("local", "mpi"):
+        return list(spec.distribution.gpus or [])
+    dist = spec.distribution
+    found = [g.index for g in detect_gpus()]
+    if dist.gpus is not None:
+        missing = [g for g in dist.gpus if g not in found]
+        if missing:
+            have = ", ".join(map(str, found)) or "none"
+            raise SpecError("distribution.gpus", f"GPU(s) {missing} not found on this machine; GPUs here: {have}")
+        chosen = list(dist.gpus)
+    else:
+        chosen = found
+    if chosen and dist.gpu_policy == "per-rank" and spec.world_size > len(chosen) and not dist.allow_gpu_sharing:
+        raise SpecError(
+            "distribution.processes_per_node",
+            f"{spec.world_size} ranks but only {len(chosen)} GPU(s) ({', '.join(map(str, chosen))}); "
+            "use fewer ranks, --gpu-policy all, or --share-gpus to put several ranks on one GPU",
+        )
+    return chosen

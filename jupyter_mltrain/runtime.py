@@ -1,0 +1,202 @@
+"""What training code imports: metrics, progress, rank information and the outputs folder.
+
+``log()`` appends to an in-memory queue; a daemon thread writes the queue to the rank
+agent every 100 ms and at exit, so a call costs about a microsecond and never waits on
+I/O. Outside a run every call is a no-op that warns once.
+
+Standard library only: this module travels to remote hosts with the rank side.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
+import math
+import os
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+FLUSH_INTERVAL_S = 0.1
+
+_queue: collections.deque[tuple[Any, ...]] = collections.deque()
+_append = _queue.append
+_lock = threading.Lock()
+_state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None}
+_wake = threading.Event()
+
+
+def _metrics_fd() -> int | None:
+    """The pipe to this rank's agent, opened lazily (and again after a fork)."""
+    if _state["pid"] == os.getpid():
+        return _state["fd"]
+    with _lock:
+        if _state["pid"] != os.getpid():
+            raw = os.environ.get("MLTRAIN_METRICS_FD")
+            fd = int(raw) if raw and raw.isdigit() else None
+            if fd is not None:
+                try:
+                    os.fstat(fd)
+                except OSError:
+                    fd = None
+            _state["fd"] = fd
+            _queue.clear()
+            _state["pid"] = os.getpid()
+            if fd is not None:
+                thread = threading.Thread(target=_flush_loop, name="mltrain-metrics", daemon=True)
+                _state["thread"] = thread
+                thread.start()
+    return _state["fd"]
+
+
+def _warn_outside_run() -> None:
+    if not _state["warned"]:
+        _state["warned"] = True
+        warnings.warn(
+            "jupyter_mltrain: not running inside an mltrain run; log() calls are ignored",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def log(name: str, value: Any, step: int | None = None) -> None:
+    """Record one value of metric ``name`` (at ``step``, if given) for this rank."""
+    if _state["pid"] != os.getpid():
+        _metrics_fd()
+    if _state["fd"] is None:
+        _warn_outside_run()
+        return
+    _append((name, value, step, time.time()))
+
+
+def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
+    """Record several metrics at once, all at the same step and time."""
+    if _metrics_fd() is None:
+        _warn_outside_run()
+        return
+    now = time.time()
+    for name, value in values.items():
+        _append((name, value, step, now))
+
+
+def progress(step: int, total: int | None = None) -> None:
+    """Report how far the run is (shown as a progress bar by the widget and panel)."""
+    if _metrics_fd() is None:
+        _warn_outside_run()
+        return
+    _append((None, step, total, time.time()))
+
+
+def _number(value: Any) -> Any:
+    if type(value) is float:
+        return value if math.isfinite(value) else str(value)
+    if type(value) is int or type(value) is bool:
+        return int(value)
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f if math.isfinite(f) else str(f)
+
+
+_name_cache: dict[str, str] = {}
+
+
+def _encode(item: tuple[Any, ...]) -> str:
+    name, value, step, t = item
+    if name is None:
+        return json.dumps({"event": "progress", "step": value, "total": step, "time": t}) + "\n"
+    key = _name_cache.get(name)
+    if key is None:
+        key = _name_cache[name] = json.dumps(str(name))
+    step_s = "null" if step is None else str(int(step))
+    return f'{{"name":{key},"value":{json.dumps(_number(value))},"step":{step_s},"time":{t:.6f}}}\n'
+
+
+def flush() -> None:
+    """Write every queued value to the rank agent now."""
+    fd = _state["fd"]
+    if fd is None or _state["pid"] != os.getpid():
+        return
+    with _lock:
+        lines = []
+        popleft = _queue.popleft
+        try:
+            while True:
+                lines.append(_encode(popleft()))
+        except IndexError:
+            pass
+        if not lines:
+            return
+        data = "".join(lines).encode()
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError:
+            # The agent is gone; the run is being torn down.
+            _state["fd"] = None
+
+
+def _flush_loop() -> None:
+    while True:
+        _wake.wait(FLUSH_INTERVAL_S)
+        _wake.clear()
+        flush()
+        if _state["fd"] is None:
+            return
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    flush()
+
+
+def _env_int(*names: str, default: int) -> int:
+    for name in names:
+        raw = os.environ.get(name)
+        if raw not in (None, ""):
+            try:
+                return int(raw)
+            except ValueError:
+                continue
+    return default
+
+
+def rank() -> int:
+    """This process's global rank (0 outside a distributed run)."""
+    return _env_int("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", default=0)
+
+
+def local_rank() -> int:
+    """This process's rank on its host."""
+    return _env_int("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", default=0)
+
+
+def world_size() -> int:
+    """Number of processes in the run (1 outside a distributed run)."""
+    return _env_int("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS", default=1)
+
+
+def run_id() -> str | None:
+    """The id of the run this process belongs to, or None outside a run."""
+    return os.environ.get("MLTRAIN_RUN_ID")
+
+
+def outputs_dir() -> Path:
+    """The folder whose files are kept with the run (created on first use)."""
+    path = Path(os.environ.get("MLTRAIN_OUTPUTS_DIR", "outputs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def input_path(name: str) -> Path:
+    """The local path of the run input called ``name`` (``--input name=path``)."""
+    key = "MLTRAIN_INPUT_" + name.upper().replace("-", "_")
+    if key not in os.environ:
+        raise KeyError(f"no input named {name!r} in this run")
+    return Path(os.environ[key])

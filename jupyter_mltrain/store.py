@@ -1,0 +1,419 @@
+"""Where runs are kept: one folder per run and a SQLite index of them all.
+
+``MLTRAIN_HOME`` (default: Jupyter's data dir + ``/mltrain``) holds::
+
+    runs.sqlite              the index (WAL): status, stage times, target, exit codes, summaries
+    runs/<id>/spec.json      the RunSpec (secret values left out)
+    runs/<id>/status.json    the same record as the index row (the folder is the truth)
+    runs/<id>/snapshot/      the packaged code; the ranks' working folder
+    runs/<id>/env.json       interpreter, packages, hosts, GPUs
+    runs/<id>/logs/rank-N.log        every line of rank N, stdout and stderr, in order
+    runs/<id>/metrics/rank-N.jsonl   every value rank N logged
+    runs/<id>/outputs/       files the run kept
+
+Logs and metrics are append-only; readers follow them by byte offset.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from jupyter_mltrain.errors import RunNotFound
+
+HEARTBEAT_S = 2.0
+STALE_HEARTBEAT_S = 30.0
+
+
+class Status(str, enum.Enum):
+    """The lifecycle of a run."""
+
+    QUEUED = "Queued"
+    PREPARING = "Preparing"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    LOST = "Lost"
+
+    @property
+    def final(self) -> bool:
+        """Whether the run has ended."""
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.LOST})
+
+
+def default_home() -> Path:
+    """``$MLTRAIN_HOME``, else Jupyter's data dir + ``/mltrain``."""
+    if os.environ.get("MLTRAIN_HOME"):
+        return Path(os.environ["MLTRAIN_HOME"]).expanduser()
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "mltrain"
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``YYYYMMDD-HHMMSS-xxxxxx``."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class RunRecord:
+    """What the index knows about one run."""
+
+    id: str
+    experiment: str
+    name: str
+    status: str
+    created: float
+    target: str = "local"
+    mode: str = "none"
+    ranks: int = 1
+    stages: dict[str, float] = field(default_factory=dict)
+    exit_codes: list[int | None] = field(default_factory=list)
+    root_cause: dict[str, Any] | None = None
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    supervisor_pid: int | None = None
+    supervisor_host: str | None = None
+    heartbeat: float | None = None
+    ended: float | None = None
+    run_dir: str = ""
+
+    @property
+    def final(self) -> bool:
+        """Whether the run has ended."""
+        return Status(self.status).final
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from Running (else creation) to the end, or to now while it runs."""
+        start = self.stages.get(Status.RUNNING.value, self.created)
+        end = self.ended if self.ended is not None else (None if self.final else time.time())
+        return None if end is None else max(0.0, end - start)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the CLI's ``--json`` record)."""
+        data = asdict(self)
+        data["duration"] = self.duration
+        return data
+
+
+_COLUMNS = (
+    "id", "experiment", "name", "status", "created", "target", "mode", "ranks", "stages", "exit_codes",
+    "root_cause", "metrics", "params", "supervisor_pid", "supervisor_host", "heartbeat", "ended", "run_dir",
+)
+_JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    target TEXT, mode TEXT, ranks INTEGER,
+    stages TEXT, exit_codes TEXT, root_cause TEXT, metrics TEXT, params TEXT,
+    supervisor_pid INTEGER, supervisor_host TEXT, heartbeat REAL, ended REAL, run_dir TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, created);
+"""
+
+
+def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
+    values = dict(zip(_COLUMNS, row))
+    for key in _JSON_COLUMNS:
+        raw = values[key]
+        values[key] = json.loads(raw) if raw else ({} if key != "exit_codes" and key != "root_cause" else None)
+    values["exit_codes"] = values["exit_codes"] or []
+    return RunRecord(**values)
+
+
+def _record_to_row(record: RunRecord) -> tuple[Any, ...]:
+    data = asdict(record)
+    return tuple(json.dumps(data[c]) if c in _JSON_COLUMNS else data[c] for c in _COLUMNS)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON so that no reader sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def process_alive(pid: int | None, marker: str) -> bool:
+    """Whether ``pid`` runs on this host with ``marker`` on its command line."""
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return marker.encode() in cmdline and state != b"Z"
+
+
+class Store:
+    """The run folders and their index under one ``MLTRAIN_HOME``."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.runs_dir = self.home / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.home, 0o700)
+        self.index_path = self.home / "runs.sqlite"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.index_path, timeout=30, check_same_thread=False, isolation_level=None)
+        os.chmod(self.index_path, 0o600)
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the index connection."""
+        self._db.close()
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of run ``run_id`` (which may not exist)."""
+        if not run_id or "/" in run_id or run_id.startswith("."):
+            raise RunNotFound(f"no run {run_id!r}")
+        return self.runs_dir / run_id
+
+    def create(self, record: RunRecord, prepare: Callable[[Path], None]) -> RunRecord:
+        """Make the run's folder with ``prepare(folder)``, then index it; all or nothing."""
+        tmp = self.runs_dir / f".new-{record.id}"
+        tmp.mkdir(mode=0o700)
+        final = self.runs_dir / record.id
+        try:
+            prepare(tmp)
+            record.run_dir = str(final)
+            write_json_atomic(tmp / "status.json", record.to_dict())
+            os.rename(tmp, final)
+            try:
+                with self._lock:
+                    self._db.execute(
+                        f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                        _record_to_row(record),
+                    )
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)
+                raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return record
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run from the index and its folder from disk."""
+        with self._lock:
+            self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def update(self, run_id: str, **fields: Any) -> RunRecord:
+        """Change some fields of a run, in the index and in its ``status.json``."""
+        with self._lock:
+            record = self._get_raw(run_id)
+            for key, value in fields.items():
+                setattr(record, key, value)
+            cols = list(fields)
+            row = dict(zip(_COLUMNS, _record_to_row(record)))
+            self._db.execute(
+                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                [row[c] for c in cols] + [run_id],
+            )
+        if set(fields) - {"heartbeat"}:
+            write_json_atomic(Path(record.run_dir) / "status.json", record.to_dict())
+        return record
+
+    def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
+        """Move a run to ``status``, stamping the time of the transition."""
+        record = self._get_raw(run_id)
+        stages = dict(record.stages)
+        now = time.time()
+        stages.setdefault(status.value, now)
+        if status.final:
+            fields.setdefault("ended", now)
+        return self.update(run_id, status=status.value, stages=stages, **fields)
+
+    def _get_raw(self, run_id: str) -> RunRecord:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r} in {self.home}")
+        return _row_to_record(row)
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run's record, marking it Lost if its supervisor died without a final status."""
+        return self._check_alive(self._get_raw(run_id))
+
+    def list(
+        self,
+        experiment: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally filtered."""
+        where, args = [], []
+        if experiment is not None:
+            where.append("experiment = ?")
+            args.append(experiment)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [self._check_alive(_row_to_record(r)) for r in rows]
+
+    def _check_alive(self, record: RunRecord) -> RunRecord:
+        if record.final:
+            return record
+        here = record.supervisor_host == socket.gethostname()
+        if here and record.supervisor_pid:
+            dead = not process_alive(record.supervisor_pid, record.id)
+        else:
+            last = record.heartbeat or record.created
+            dead = time.time() - last > STALE_HEARTBEAT_S
+        if not dead:
+            return record
+        fresh = self._get_raw(record.id)
+        if fresh.final:
+            return fresh
+        cause = {
+            "message": "the run's supervisor process died without recording an end "
+            f"(pid {record.supervisor_pid} on {record.supervisor_host}); its ranks were stopped",
+            "time": time.time(),
+        }
+        return self.set_status(record.id, Status.LOST, root_cause=cause)
+
+
+class RunFolder:
+    """Reads one run's folder: spec, logs and metrics, from any byte offset."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def resolve(self, rel: str) -> Path:
+        """The path of ``rel`` inside the run folder; refuses anything that would leave it."""
+        from jupyter_mltrain.errors import MLTrainError
+
+        if not rel or "\0" in rel or rel.startswith(("/", "\\")) or ".." in Path(rel).parts:
+            raise MLTrainError(f"path {rel!r} is not inside the run folder")
+        root = self.path.resolve()
+        path = (root / rel).resolve()
+        if path != root and root not in path.parents:
+            raise MLTrainError(f"path {rel!r} leads outside the run folder")
+        if not path.exists():
+            raise MLTrainError(f"no file {rel!r} in run {self.path.name}")
+        return path
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The run's spec as stored."""
+        return json.loads((self.path / "spec.json").read_text())
+
+    def log_path(self, rank: int) -> Path:
+        """Path of rank ``rank``'s log."""
+        return self.path / "logs" / f"rank-{rank}.log"
+
+    def metrics_path(self, rank: int) -> Path:
+        """Path of rank ``rank``'s metrics."""
+        return self.path / "metrics" / f"rank-{rank}.jsonl"
+
+    def ranks_with_logs(self) -> list[int]:
+        """Ranks that have a log file, in order."""
+        return sorted(int(p.stem.split("-")[1]) for p in (self.path / "logs").glob("rank-*.log"))
+
+    def read_log(self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024) -> tuple[bytes, int]:
+        """Bytes of the log from ``offset``, up to a line end; and the offset to read from next."""
+        return _read_lines(self.log_path(rank), offset, max_bytes)
+
+    def read_metrics(self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024) -> tuple[list[dict[str, Any]], int]:
+        """Metric records of ``rank`` from byte ``offset``; and the offset to read from next."""
+        data, nxt = _read_lines(self.metrics_path(rank), offset, max_bytes)
+        return parse_metric_lines(data), nxt
+
+    def all_metrics(self) -> list[dict[str, Any]]:
+        """Every metric value of every rank, with its rank."""
+        out: list[dict[str, Any]] = []
+        for path in sorted((self.path / "metrics").glob("rank-*.jsonl"), key=lambda p: int(p.stem.split("-")[1])):
+            rank = int(path.stem.split("-")[1])
+            offset = 0
+            while True:
+                records, nxt = self.read_metrics(rank, offset)
+                for rec in records:
+                    if "name" in rec:
+                        rec["rank"] = rank
+                        out.append(rec)
+                if nxt == offset:
+                    break
+                offset = nxt
+        return out
+
+    def follow_log(self, rank: int, is_done: Callable[[], bool], poll_s: float = 0.1) -> Iterator[bytes]:
+        """Yield the log's bytes as they arrive until ``is_done()`` and nothing more is left."""
+        offset = 0
+        while True:
+            done = is_done()
+            data, offset = self.read_log(rank, offset)
+            if data:
+                yield data
+                continue
+            if done:
+                return
+            time.sleep(poll_s)
+
+
+def _read_lines(path: Path, offset: int, max_bytes: int) -> tuple[bytes, int]:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(max_bytes)
+    except FileNotFoundError:
+        return b"", offset
+    cut = data.rfind(b"\n") + 1
+    if cut == 0 and len(data) < max_bytes:
+        return b"", offset
+    if cut == 0:
+        cut = len(data)
+    return data[:cut], offset + cut
+
+
+def parse_metric_lines(data: bytes) -> list[dict[str, Any]]:
+    """Parse JSON lines written by the runtime; a damaged line is skipped, not fatal."""
+    if not data:
+        return []
+    try:
+        return json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+    except ValueError:
+        out = []
+        for line in data.splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out

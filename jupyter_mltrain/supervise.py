@@ -1,0 +1,404 @@
+"""The supervisor: one detached process per run, owning its lifecycle.
+
+Usage (by ``submit()``, not by people)::
+
+    python -m jupyter_mltrain.supervise RUN_DIR
+
+It moves the run through ``Queued → Preparing → Running → Finalizing → Completed | Failed |
+Canceled``, writes a heartbeat to the index, routes every rank's frames to
+``logs/rank-N.log`` and ``metrics/rank-N.jsonl`` (on disk before anyone is told), and keeps
+a summary of each metric. When one rank fails, or a cancel arrives (SIGTERM or SIGINT to
+this process), every rank gets SIGTERM and, after the grace period, SIGKILL; the root cause
+(first failing rank, host, exit code or signal, time, traceback) is recorded. Last, any
+process still carrying the run's marker is killed, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from jupyter_mltrain import envinfo
+from jupyter_mltrain.collector import Collector, Source
+from jupyter_mltrain.config import resolve_target
+from jupyter_mltrain.errors import MLTrainError
+from jupyter_mltrain.launch import Launcher, get_launcher
+from jupyter_mltrain.plan import LaunchPlan, make_plan
+from jupyter_mltrain.procs import kill_run_processes
+from jupyter_mltrain.protocol import Frame, Kind
+from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.store import HEARTBEAT_S, Status, Store, parse_metric_lines, write_json_atomic
+
+STDERR_TAIL_BYTES = 64 * 1024
+SUMMARY_INTERVAL_S = 1.0
+LATE_FRAMES_S = 2.0
+AFTER_KILL_S = 5.0
+
+
+def signal_description(sig: int) -> str:
+    """``SIGKILL (9)`` style name of a signal number."""
+    try:
+        return f"{signal.Signals(sig).name} ({sig})"
+    except ValueError:
+        return f"signal {sig}"
+
+
+def extract_traceback(stderr_tail: str) -> str | None:
+    """The last Python traceback in a stderr tail, if any."""
+    idx = stderr_tail.rfind("Traceback (most recent call last):")
+    return stderr_tail[idx:].strip() if idx >= 0 else None
+
+
+class MetricSummary:
+    """last/min/max/count of each metric (last from the lowest rank that logged it)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+
+    def add(self, rank: int, records: list[dict[str, Any]]) -> None:
+        """Fold in one batch of records from ``rank``."""
+        for rec in records:
+            name = rec.get("name")
+            value = rec.get("value")
+            if name is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            entry = self.data.get(name)
+            if entry is None:
+                self.data[name] = {"last": value, "min": value, "max": value, "count": 1,
+                                   "step": rec.get("step"), "rank": rank}
+                continue
+            entry["count"] += 1
+            if value < entry["min"]:
+                entry["min"] = value
+            if value > entry["max"]:
+                entry["max"] = value
+            if rank <= entry["rank"]:
+                entry["last"], entry["step"], entry["rank"] = value, rec.get("step"), rank
+        self.dirty = True
+
+
+class Supervisor:
+    """Runs one run from Preparing to its final status."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir.resolve()
+        self.run_id = self.run_dir.name
+        self.store = Store(self.run_dir.parent.parent)
+        self.spec = self._load_spec()
+        self.world = self.spec.world_size
+        self.log_files: dict[int, int] = {}
+        self.metric_files: dict[int, int] = {}
+        self.stderr_tail: dict[int, bytes] = {}
+        self.exits: dict[int, dict[str, Any]] = {}
+        self.started: dict[int, dict[str, Any]] = {}
+        self.summary = MetricSummary()
+        self.root_cause: dict[str, Any] | None = None
+        self.cancel_requested = False
+        self.stopping_since: float | None = None
+        self.killed_at: float | None = None
+        self.plan: LaunchPlan | None = None
+        self.launcher: Launcher | None = None
+        self.chief_done = False
+
+    def _load_spec(self) -> RunSpec:
+        data = json.loads((self.run_dir / "spec.json").read_text())
+        secrets = {k[len("MLTRAIN_SECRET_"):]: v for k, v in os.environ.items() if k.startswith("MLTRAIN_SECRET_")}
+        variables = dict(data["environment"]["variables"])
+        variables.update(secrets)
+        data["environment"]["variables"] = variables
+        return RunSpec.from_dict(data)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Supervise the run to its end; return 0 if it Completed."""
+        os.umask(0o077)
+        wake_r, wake_w = socket.socketpair()
+        wake_w.setblocking(False)
+        signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_cancel_signal)
+        self.store.update(self.run_id, supervisor_pid=os.getpid(), supervisor_host=socket.gethostname(),
+                          heartbeat=time.time())
+        self.store.set_status(self.run_id, Status.PREPARING)
+        try:
+            sources = self._prepare_and_start()
+        except MLTrainError as exc:
+            return self._finish(Status.FAILED, {"message": str(exc), "time": time.time()})
+        except Exception as exc:  # a bug of ours: say so, do not leave the run hanging
+            return self._finish(Status.FAILED, {"message": f"internal error while launching: {exc!r}",
+                                                 "traceback": traceback.format_exc(), "time": time.time()})
+        self.store.set_status(self.run_id, Status.RUNNING)
+        threading.Thread(target=self._write_env, daemon=True).start()
+        try:
+            self._loop(sources, wake_r)
+        except Exception as exc:
+            self.root_cause = self.root_cause or {"message": f"internal error in the supervisor: {exc!r}",
+                                                  "traceback": traceback.format_exc(), "time": time.time()}
+            self._stop_everything()
+        return self._finalize()
+
+    def _on_cancel_signal(self, signum: int, _frame: object) -> None:
+        self.cancel_requested = True
+
+    def _prepare_and_start(self) -> list[Source]:
+        target = resolve_target(self.spec.target, cwd=self.spec.source)
+        self.plan = make_plan(self.spec, target, self.run_id, self.run_dir)
+        write_json_atomic(self.run_dir / "plan.json", self.plan.public())
+        (self.run_dir / "logs").mkdir(exist_ok=True)
+        (self.run_dir / "metrics").mkdir(exist_ok=True)
+        (self.run_dir / "outputs").mkdir(exist_ok=True)
+        outputs_link = Path(self.plan.workdir) / "outputs"
+        if not outputs_link.exists() and not outputs_link.is_symlink():
+            outputs_link.symlink_to(self.run_dir / "outputs")
+        self._link_inputs()
+        for warning in self.plan.warnings:
+            print(f"mltrain: warning: {warning}", file=sys.stderr, flush=True)
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIN_SECRET_")}
+        self.launcher = get_launcher(self.plan.launcher)(self.plan, base_env)
+        sources = self.launcher.start()
+        print(f"mltrain: launched {json.dumps(self.launcher.describe())}", file=sys.stderr, flush=True)
+        return sources
+
+    def _link_inputs(self) -> None:
+        if not self.spec.inputs:
+            return
+        inputs_dir = self.run_dir / "inputs"
+        inputs_dir.mkdir(exist_ok=True)
+        for name, path in self.spec.inputs.items():
+            src = Path(path).expanduser().resolve()
+            if not src.exists():
+                raise MLTrainError(f"input {name!r}: {str(src)!r} does not exist")
+            (inputs_dir / name).symlink_to(src)
+
+    def _write_env(self) -> None:
+        assert self.plan is not None
+        try:
+            deadline = time.time() + 10
+            while len(self.started) < self.world and time.time() < deadline and self.stopping_since is None:
+                time.sleep(0.2)
+            hosts = [str(i.get("host")) for i in self.started.values()] or [socket.gethostname()]
+            write_json_atomic(self.run_dir / "env.json", envinfo.collect(self.plan.program[0], hosts))
+        except Exception as exc:
+            print(f"mltrain: could not record env.json: {exc!r}", file=sys.stderr, flush=True)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self, sources: list[Source], wake: socket.socket) -> None:
+        assert self.launcher is not None
+        sel = selectors.DefaultSelector()
+        sel.register(wake, selectors.EVENT_READ, None)
+        open_channels = 0
+        for src in sources:
+            sel.register(src, selectors.EVENT_READ, src)
+            open_channels += not isinstance(src, Collector)
+        next_beat = 0.0
+        next_summary = 0.0
+        launcher_gone_at: float | None = None
+        while True:
+            for key, _ in sel.select(timeout=0.2):
+                src = key.data
+                if src is None:
+                    try:
+                        wake.recv(4096)
+                    except OSError:
+                        pass
+                    continue
+                frames, new, closed = src.on_readable()
+                for frame in frames:
+                    self._handle(frame)
+                for n in new:
+                    sel.register(n, selectors.EVENT_READ, n)
+                    open_channels += 1
+                if closed:
+                    sel.unregister(src)
+                    open_channels -= 1
+            now = time.monotonic()
+            if self.cancel_requested and self.stopping_since is None:
+                self._begin_stop()
+            if self.stopping_since is not None and self.killed_at is None:
+                if now - self.stopping_since >= self.spec.grace_period_s:
+                    self.launcher.kill()
+                    self.killed_at = now
+            if now >= next_beat:
+                self.store.update(self.run_id, heartbeat=time.time())
+                next_beat = now + HEARTBEAT_S
+            if now >= next_summary and self.summary.dirty:
+                self._write_summary()
+                next_summary = now + SUMMARY_INTERVAL_S
+            running = self.launcher.running()
+            if not running and launcher_gone_at is None:
+                launcher_gone_at = now
+            if not running and open_channels == 0:
+                break
+            if launcher_gone_at is not None and now - launcher_gone_at > LATE_FRAMES_S + (
+                0 if len(self.exits) < self.world else 30
+            ):
+                break
+            if self.killed_at is not None and now - self.killed_at > AFTER_KILL_S:
+                break
+        sel.close()
+
+    def _handle(self, frame: Frame) -> None:
+        kind, rank, payload = frame
+        if kind == Kind.STDOUT or kind == Kind.STDERR:
+            self._append(self.log_files, rank, "logs", f"rank-{rank}.log", payload)
+            if kind == Kind.STDERR:
+                self.stderr_tail[rank] = (self.stderr_tail.get(rank, b"") + payload)[-STDERR_TAIL_BYTES:]
+        elif kind == Kind.METRICS:
+            self._append(self.metric_files, rank, "metrics", f"rank-{rank}.jsonl", payload)
+            self.summary.add(rank, parse_metric_lines(payload))
+        elif kind == Kind.START:
+            info = json.loads(payload)
+            self.started[rank] = info
+            assert self.launcher is not None
+            self.launcher.rank_started(rank, info)
+        elif kind == Kind.EXIT:
+            self._rank_exited(rank, json.loads(payload))
+
+    def _append(self, files: dict[int, int], rank: int, folder: str, name: str, payload: bytes) -> None:
+        fd = files.get(rank)
+        try:
+            if fd is None:
+                fd = files[rank] = os.open(self.run_dir / folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError as exc:
+            if self.root_cause is None:
+                self.root_cause = {"message": f"cannot write {folder}/{name}: {exc.strerror or exc}"
+                                   + (" (no space left on device)" if exc.errno == 28 else ""),
+                                   "time": time.time()}
+                self._begin_stop()
+
+    def _rank_exited(self, rank: int, status: dict[str, Any]) -> None:
+        status = {**status, "time": time.time()}
+        self.exits[rank] = status
+        failed = status.get("code") not in (0, None) or status.get("signal") is not None
+        assert self.plan is not None
+        if not failed and self.plan.mode == "tf-ps" and rank == 0:
+            # ParameterServerStrategy: the chief's success ends the job; servers never exit by themselves.
+            self.chief_done = True
+            if self.stopping_since is None:
+                self._begin_stop()
+            return
+        if failed and self.stopping_since is None and self.root_cause is None:
+            self.root_cause = self._cause_for(rank, status)
+            self._begin_stop()
+
+    def _cause_for(self, rank: int, status: dict[str, Any]) -> dict[str, Any]:
+        tail = self.stderr_tail.get(rank, b"").decode("utf-8", "replace")
+        host = self.started.get(rank, {}).get("host", socket.gethostname())
+        if status.get("signal") is not None:
+            how = f"was killed by {signal_description(status['signal'])}"
+        elif status.get("code") is None:
+            how = "ended without reporting an exit status"
+        else:
+            how = f"exited with code {status['code']}"
+        role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
+        return {
+            "message": f"rank {rank} ({role}) on {host} {how}",
+            "rank": rank,
+            "host": host,
+            "exit_code": status.get("code"),
+            "signal": status.get("signal"),
+            "time": status["time"],
+            "traceback": extract_traceback(tail),
+            "stderr_tail": "\n".join(tail.splitlines()[-40:]),
+        }
+
+    def _begin_stop(self) -> None:
+        if self.stopping_since is None and self.launcher is not None:
+            self.stopping_since = time.monotonic()
+            self.launcher.terminate()
+
+    def _stop_everything(self) -> None:
+        if self.launcher is not None:
+            self.launcher.terminate()
+            time.sleep(min(self.spec.grace_period_s, 2.0))
+            self.launcher.kill()
+
+    def _write_summary(self) -> None:
+        self.summary.dirty = False
+        self.store.update(self.run_id, metrics=self.summary.data)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def _finalize(self) -> int:
+        leftovers = kill_run_processes(self.run_id, exclude=frozenset({os.getpid()}))
+        if leftovers:
+            print(f"mltrain: killed {len(leftovers)} leftover process(es): {leftovers}", file=sys.stderr, flush=True)
+        for fd in [*self.log_files.values(), *self.metric_files.values()]:
+            os.close(fd)
+        self.store.set_status(self.run_id, Status.FINALIZING)
+        exit_codes: list[int | None] = []
+        for rank in range(self.world):
+            status = self.exits.get(rank)
+            if status is None:
+                exit_codes.append(None)
+            elif status.get("signal") is not None:
+                exit_codes.append(-int(status["signal"]))
+            else:
+                exit_codes.append(status.get("code"))
+        if self.cancel_requested and self.root_cause is None:
+            final = Status.CANCELED
+            cause: dict[str, Any] | None = self._cancel_reason()
+        elif self.root_cause is not None:
+            final, cause = Status.FAILED, self.root_cause
+        elif self.plan is not None and self.plan.mode == "tf-ps" and self.chief_done:
+            final, cause = Status.COMPLETED, None
+        elif len(self.exits) < self.world:
+            missing = [r for r in range(self.world) if r not in self.exits]
+            final = Status.FAILED
+            cause = {"message": f"rank(s) {missing} never reported an exit status; the launcher ended first",
+                     "time": time.time(), "launcher_log": self._launcher_log_tail()}
+        else:
+            final, cause = Status.COMPLETED, None
+        return self._finish(final, cause, exit_codes)
+
+    def _cancel_reason(self) -> dict[str, Any]:
+        try:
+            request = json.loads((self.run_dir / "cancel.json").read_text())
+        except (OSError, ValueError):
+            request = {}
+        return {"message": f"canceled by {request.get('by', 'request')}", "time": request.get("time", time.time())}
+
+    def _launcher_log_tail(self) -> str:
+        try:
+            return "\n".join((self.run_dir / "supervisor.log").read_text(errors="replace").splitlines()[-30:])
+        except OSError:
+            return ""
+
+    def _finish(self, status: Status, cause: dict[str, Any] | None, exit_codes: list[int | None] | None = None) -> int:
+        if self.launcher is None:
+            self.store.set_status(self.run_id, Status.FINALIZING)
+        fields: dict[str, Any] = {"root_cause": cause, "metrics": self.summary.data}
+        if exit_codes is not None:
+            fields["exit_codes"] = exit_codes
+        self.store.set_status(self.run_id, status, **fields)
+        if cause:
+            print(f"mltrain: run {status.value}: {cause.get('message')}", file=sys.stderr, flush=True)
+        return 0 if status == Status.COMPLETED else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m jupyter_mltrain.supervise RUN_DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m jupyter_mltrain.supervise RUN_DIR", file=sys.stderr)
+        return 2
+    return Supervisor(Path(args[0])).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
