@@ -156,8 +156,12 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def process_alive(pid: int | None, marker: str) -> bool:
-    """Whether ``pid`` runs on this host with ``marker`` on its command line."""
+def process_alive(pid: int | None, marker: str, starting: bool = False) -> bool:
+    """Whether ``pid`` runs on this host with ``marker`` on its command line.
+
+    With ``starting``, a live process without the marker also counts: it may not have
+    reached ``exec`` yet.
+    """
     if not pid:
         return False
     try:
@@ -167,7 +171,9 @@ def process_alive(pid: int | None, marker: str) -> bool:
             state = fh.read().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return False
-    return marker.encode() in cmdline and state != b"Z"
+    if state == b"Z":
+        return False
+    return starting or marker.encode() in cmdline
 
 
 class Store:
@@ -295,7 +301,8 @@ class Store:
             return record
         here = record.supervisor_host == socket.gethostname()
         if here and record.supervisor_pid:
-            dead = not process_alive(record.supervisor_pid, record.id)
+            starting = record.heartbeat is None and time.time() - record.created < STALE_HEARTBEAT_S
+            dead = not process_alive(record.supervisor_pid, record.id, starting)
         else:
             last = record.heartbeat or record.created
             dead = time.time() - last > STALE_HEARTBEAT_S

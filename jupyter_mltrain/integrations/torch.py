@@ -1,0 +1,67 @@
+"""A PyTorch helper: join the run's process group from the environment mltrain gives each rank.
+
+    from jupyter_mltrain.integrations.torch import setup_distributed, cleanup
+    rank, world_size, device = setup_distributed()
+    model = torch.nn.parallel.DistributedDataParallel(model.to(device))
+    ...
+    cleanup()
+
+Works under modes ``torch``, ``mpi`` and ``horovod`` (``MASTER_ADDR``/``MASTER_PORT``, ``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK`` are set for every rank) and outside a run (one process).
+Standard library at import; torch is imported when called.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from jupyter_mltrain import runtime
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup_distributed(backend: str | None = None, timeout_s: float | None = None) -> tuple[int, int, Any]:
+    """Initialise ``torch.distributed`` from the run's environment; return ``(rank, world_size, device)``.
+
+    ``backend`` defaults to ``nccl`` when CUDA is available, else ``gloo``. Each rank's device is
+    its local GPU (``cuda:LOCAL_RANK`` modulo the visible GPUs) or the CPU.
+    """
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    rank, world_size, local_rank = runtime.rank(), runtime.world_size(), runtime.local_rank()
+    use_cuda = torch.cuda.is_available() and torch.cuda.device_count() > 0
+    if use_cuda:
+        device = torch.device("cuda", local_rank % torch.cuda.device_count())
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if backend is None:
+        backend = "nccl" if use_cuda and dist.is_nccl_available() else "gloo"
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), device
+    if world_size == 1:
+        # Outside a run (or a single rank): a private rendezvous on this host.
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    kwargs: dict[str, Any] = {}
+    if timeout_s is not None:
+        kwargs["timeout"] = datetime.timedelta(seconds=timeout_s)
+    dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world_size, **kwargs)
+    return rank, world_size, device
+
+
+def cleanup() -> None:
+    """Leave the process group (if one was joined)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
