@@ -25,10 +25,16 @@ test: setup horovod
 test-fast: setup
 	$(PY) -m pytest -ra -m "not slow" tests
 
-lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+LAB_STAMP := $(VENV)/.lab-installed
 
-bench: setup horovod
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install -e '.[test,lab]'
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP) horovod
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+bench: setup
 	$(PY) bench/run_all.py
 
 clean:

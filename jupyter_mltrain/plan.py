@@ -126,6 +126,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     env: dict[str, str] = {
         "MLTRAIN_RUN_ID": run_id,
         "MLTRAIN_OUTPUTS_DIR": str(run_dir / "outputs"),
+        "MLTRAIN_GATHER": spec.gather_outputs,
         "PYTHONUNBUFFERED": "1",
         "WORLD_SIZE": str(world),
     }

@@ -69,6 +69,13 @@ def normalize_env(env: dict[str, str]) -> dict[str, str]:
         out["TF_CONFIG"] = tf_config
     for key in [k for k in out if k.startswith("MLTRAIN_TF_CONFIG_")]:
         del out[key]
+    outputs = out.get("MLTRAIN_OUTPUTS_DIR")
+    if outputs and rank != 0:
+        # rank0: only rank 0's outputs_dir() is the run's outputs/; the others write beside it.
+        if out.get("MLTRAIN_GATHER", "rank0") == "all":
+            out["MLTRAIN_OUTPUTS_DIR"] = os.path.join(outputs, f"rank-{rank}")
+        else:
+            out["MLTRAIN_OUTPUTS_DIR"] = os.path.join(os.path.dirname(outputs), "rank-outputs", f"rank-{rank}")
     gpus = out.get("MLTRAIN_GPUS")
     if gpus and out.get("MLTRAIN_GPU_POLICY", "per-rank") == "per-rank":
         ids = gpus.split(",")

@@ -348,3 +348,15 @@ def test_outside_a_run_log_is_a_no_op_that_warns_once(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "ok"
     assert out.stderr.count("not running inside an mltrain run") == 1
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("gather, kept", [("rank0", {"r0.txt"}), ("all", {"r0.txt", "rank-1/r1.txt"})])
+def test_outputs_of_rank0_or_of_all_ranks_are_kept(store, project, gather, kept) -> None:
+    script = """
+        from jupyter_mltrain import outputs_dir, rank
+        (outputs_dir() / f"r{rank()}.txt").write_text(str(rank()))
+    """
+    run = submit(_spec(project, script, distribution=Distribution(processes_per_node=2), gather_outputs=gather), store)
+    outputs = Path(run.wait(timeout=50).run_dir) / "outputs"
+    assert {str(p.relative_to(outputs)) for p in outputs.rglob("*.txt")} == kept
