@@ -25,7 +25,8 @@ from jupyter_mltrain.errors import MLTrainError, RunFailed, SnapshotError, SpecE
 from jupyter_mltrain.plan import make_plan
 from jupyter_mltrain.snapshot import ObjectStore, take_snapshot
 from jupyter_mltrain.spec import RunSpec
-from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, process_alive, write_json_atomic
+from jupyter_mltrain.procs import process_alive
+from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, write_json_atomic
 
 
 def submit(spec: RunSpec, store: Store | None = None) -> "Run":

@@ -6,6 +6,34 @@ import os
 import signal
 
 
+def _read_proc(pid: int, name: str) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def is_zombie_or_gone(pid: int) -> bool:
+    """Whether ``pid`` no longer runs (absent, or a zombie waiting to be reaped)."""
+    stat = _read_proc(pid, "stat")
+    return stat is None or stat.rsplit(b")", 1)[1].split()[0] == b"Z"
+
+
+def process_alive(pid: int | None, marker: str, starting: bool = False) -> bool:
+    """Whether ``pid`` runs on this host with ``marker`` on its command line.
+
+    With ``starting``, a live process without the marker also counts: it may not have
+    reached ``exec`` yet.
+    """
+    if not pid:
+        return False
+    cmdline = _read_proc(pid, "cmdline")
+    if cmdline is None or is_zombie_or_gone(pid):
+        return False
+    return starting or marker.encode() in cmdline
+
+
 def run_processes(run_id: str, exclude: frozenset[int] = frozenset()) -> list[int]:
     """PIDs on this host whose environment marks them as part of run ``run_id`` (zombies excluded)."""
     marker = f"MLTRAIN_RUN_ID={run_id}".encode()
@@ -16,14 +44,10 @@ def run_processes(run_id: str, exclude: frozenset[int] = frozenset()) -> list[in
         pid = int(name)
         if pid in exclude:
             continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                environ = fh.read()
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
+        environ = _read_proc(pid, "environ")
+        if environ is None or marker not in environ.split(b"\0"):
             continue
-        if state != b"Z" and marker in environ.split(b"\0"):
+        if not is_zombie_or_gone(pid):
             found.append(pid)
     return found
 

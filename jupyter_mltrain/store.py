@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from jupyter_mltrain.errors import RunNotFound
+from jupyter_mltrain.procs import process_alive
 
 HEARTBEAT_S = 2.0
 STALE_HEARTBEAT_S = 30.0
@@ -154,26 +155,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
     with open(tmp, "w") as fh:
         json.dump(data, fh, indent=1, default=str)
     os.replace(tmp, path)
-
-
-def process_alive(pid: int | None, marker: str, starting: bool = False) -> bool:
-    """Whether ``pid`` runs on this host with ``marker`` on its command line.
-
-    With ``starting``, a live process without the marker also counts: it may not have
-    reached ``exec`` yet.
-    """
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return False
-    if state == b"Z":
-        return False
-    return starting or marker.encode() in cmdline
 
 
 class Store:
