@@ -67,7 +67,7 @@ def submit(spec: RunSpec, store: Store | None = None) -> "Run":
             source,
             folder / "snapshot",
             ObjectStore(store.home / "objects"),
-            extra_ignore=spec.snapshot.ignore,
+            extra_ignore=spec.snapshot.ignore + _store_inside(source, store.home),
             size_limit_mb=spec.snapshot.size_limit_mb,
         )
         write_json_atomic(folder / "spec.json", spec.to_dict())
@@ -97,6 +97,15 @@ def submit(spec: RunSpec, store: Store | None = None) -> "Run":
     # The supervisor records itself too; writing here closes the gap before it starts.
     store.update(run_id, supervisor_pid=proc.pid, supervisor_host=socket.gethostname())
     return Run(run_id, store)
+
+
+def _store_inside(source: Path, home: Path) -> tuple[str, ...]:
+    """An ignore rule for the store itself when it lies inside the folder being packaged."""
+    try:
+        rel = home.resolve().relative_to(source.resolve())
+    except ValueError:
+        return ()
+    return (f"/{rel.as_posix()}/",) if str(rel) != "." else ()
 
 
 class Run:

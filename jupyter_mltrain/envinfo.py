@@ -10,11 +10,12 @@ import sys
 from typing import Any
 
 from jupyter_mltrain.gpus import detect_gpus
+from jupyter_mltrain.plan import is_current_interpreter
 
 
 def packages(python: str) -> dict[str, str]:
     """Installed distributions of ``python`` as name -> version (what ``pip freeze`` lists)."""
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if is_current_interpreter(python):
         from importlib.metadata import distributions
 
         return {d.metadata["Name"]: d.version for d in distributions() if d.metadata["Name"]}
@@ -35,7 +36,7 @@ def packages(python: str) -> dict[str, str]:
 def collect(python: str, hosts: list[str]) -> dict[str, Any]:
     """The record written to a run's ``env.json``."""
     version = sys.version.split()[0]
-    if os.path.realpath(python) != os.path.realpath(sys.executable):
+    if not is_current_interpreter(python):
         try:
             version = subprocess.run(
                 [python, "-c", "import sys; print(sys.version.split()[0])"],

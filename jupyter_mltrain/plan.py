@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,9 +93,14 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             s.close()
 
 
+def is_current_interpreter(python: str) -> bool:
+    """Whether ``python`` is this process's interpreter (a venv's symlink to the same binary is not)."""
+    return os.path.abspath(shutil.which(python) or python) == os.path.abspath(sys.executable)
+
+
 def has_module(python: str, module: str) -> bool:
     """Whether ``module`` is importable by interpreter ``python`` (without importing it)."""
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if is_current_interpreter(python):
         return importlib.util.find_spec(module) is not None
     code = f"import importlib.util,sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
     try:

@@ -23,7 +23,6 @@ run's collector; its EOF is the lifeline). Standard library only.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import selectors
 import signal

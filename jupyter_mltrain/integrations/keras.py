@@ -4,12 +4,13 @@
     model.fit(x, y, epochs=5, validation_split=0.1, callbacks=[MLTrainCallback(batch_every=50)])
 
 Every epoch's logs (``loss``, ``accuracy``, ``val_*``…) are logged with ``step=epoch`` (Keras's
-0-based epoch index); with ``batch_every=N`` the batch logs are logged too, every N batches, with
-``step`` = the number of batches trained so far, under the names ``batch/<name>``. Under ``ParameterServerStrategy`` Keras accepts no batch-level callback:
-leave ``batch_every`` unset there.
+0-based epoch index). With ``batch_every=N`` the batch logs are logged too, every N batches, as
+``batch/<name>`` with ``step`` = the number of batches trained so far. Keras accepts no
+batch-level callback under ``ParameterServerStrategy``: leave ``batch_every`` unset there.
+Progress is reported in epochs, or in batches when ``batch_every`` is set.
 
 The callback subclasses the Keras that ``tf.keras`` means in this process: tf-keras (Keras 2)
-when ``TF_USE_LEGACY_KERAS`` is set (mltrain sets it under modes ``tf`` and ``tf-ps`` when
+when ``TF_USE_LEGACY_KERAS=1`` (mltrain sets it under modes ``tf`` and ``tf-ps`` when
 tf-keras is installed) or when ``tf.keras`` already is tf-keras, else Keras 3. Importing this
 module imports TensorFlow; only training code should import it.
 """
@@ -24,7 +25,8 @@ from jupyter_mltrain import runtime
 
 
 def _legacy_requested() -> bool:
-    return os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+    # The values TensorFlow itself accepts, so tf.keras and this module agree.
+    return os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True")
 
 
 def keras_module() -> ModuleType:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_no_process_left, processes_of_run, wait_for
-from jupyter_mltrain.api import Run, submit
+from jupyter_mltrain.api import submit
 from jupyter_mltrain.errors import RunFailed
 from jupyter_mltrain.spec import Distribution, Environment, RunSpec
 from jupyter_mltrain.store import Status
