@@ -47,3 +47,17 @@ def test_experiment_submit_wait_follow_and_download(store, project, tmp_path) ->
 def test_unknown_run_id(store) -> None:
     with pytest.raises(RunNotFound, match="no run"):
         Run.get("20990101-000000-000000", store)
+
+
+@pytest.mark.timeout(60)
+def test_a_store_inside_the_source_folder_is_not_packaged(tmp_path) -> None:
+    from jupyter_mltrain.store import Store
+
+    store = Store(tmp_path / "mltrain-home")
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    run = Experiment("e", store).submit(RunSpec(entry="train.py", source=str(tmp_path)))
+    run.wait(timeout=50)
+    snapshot = run.folder.path / "snapshot"
+    assert (snapshot / "train.py").exists()
+    assert not (snapshot / "mltrain-home").exists()
+    store.close()
