@@ -1,30 +1,20 @@
 """jupyter_mltrain: train models from JupyterLab on local CPUs/GPUs or remote MPI clusters.
 
 Training code imports the runtime from here (``from jupyter_mltrain import log``); that
-import loads the standard library only. The API (``Experiment``, ``Run``, ``RunSpec``) is
-loaded on first use.
+import loads the standard library only. Every name is loaded on first use, so the rank agent
+(``python -m jupyter_mltrain.rank``) starts without loading what it does not need.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jupyter_mltrain.runtime import (
-    flush,
-    input_path,
-    local_rank,
-    log,
-    log_many,
-    outputs_dir,
-    progress,
-    rank,
-    run_id,
-    world_size,
-)
-
 __version__ = "0.1.0"
 
+_RUNTIME_NAMES = ("flush", "input_path", "local_rank", "log", "log_many", "outputs_dir", "progress", "rank",
+                  "run_id", "world_size")
 _LAZY = {
+    **{name: "jupyter_mltrain.runtime" for name in _RUNTIME_NAMES},
     "Experiment": "jupyter_mltrain.api",
     "Run": "jupyter_mltrain.api",
     "submit": "jupyter_mltrain.api",
@@ -36,10 +26,7 @@ _LAZY = {
     "RunFailed": "jupyter_mltrain.errors",
 }
 
-__all__ = [
-    "flush", "input_path", "local_rank", "log", "log_many", "outputs_dir", "progress", "rank", "run_id",
-    "world_size", *_LAZY,
-]
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

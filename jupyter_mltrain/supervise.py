@@ -27,7 +27,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain import envinfo
 from jupyter_mltrain.collector import Collector, Source
 from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import MLTrainError
@@ -183,6 +182,8 @@ class Supervisor:
 
     def _write_env(self) -> None:
         assert self.plan is not None
+        from jupyter_mltrain import envinfo
+
         try:
             deadline = time.time() + 10
             while len(self.started) < self.world and time.time() < deadline and self.stopping_since is None:
