@@ -113,7 +113,14 @@ def _encode(item: tuple[Any, ...]) -> str:
     if key is None:
         key = _name_cache[name] = json.dumps(str(name))
     step_s = "null" if step is None else str(int(step))
-    return f'{{"name":{key},"value":{json.dumps(_number(value))},"step":{step_s},"time":{t:.6f}}}\n'
+    kind = type(value)
+    if kind is float and math.isfinite(value):
+        value_s = repr(value)
+    elif kind is int:
+        value_s = str(value)
+    else:
+        value_s = json.dumps(_number(value))
+    return f'{{"name":{key},"value":{value_s},"step":{step_s},"time":{t:.6f}}}\n'
 
 
 def flush() -> None:

@@ -233,6 +233,8 @@ class Store:
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
         """Move a run to ``status``, stamping the time of the transition."""
         record = self._get_raw(run_id)
+        if record.final:
+            return record  # an ended run never changes status again
         stages = dict(record.stages)
         now = time.time()
         stages.setdefault(status.value, now)

@@ -58,3 +58,15 @@ def test_a_ten_megabyte_payload_decodes_whole() -> None:
     for i in range(0, len(data), 65536):
         got += dec.feed(data[i : i + 65536])
     assert got == [(Kind.STDOUT, 1, payload)]
+
+
+def test_runtime_encodes_values_as_valid_json_lines() -> None:
+    import json
+    import math
+
+    from jupyter_mltrain.runtime import _encode
+
+    for value, expected in [(0.1, 0.1), (3, 3), (True, 1), (float("nan"), "nan"), (math.inf, "inf"), ("s", "s")]:
+        rec = json.loads(_encode(("loss", value, 2, 1.5)))
+        assert rec == {"name": "loss", "value": expected, "step": 2, "time": 1.5}
+    assert json.loads(_encode((None, 3, 10, 1.0))) == {"event": "progress", "step": 3, "total": 10, "time": 1.0}
