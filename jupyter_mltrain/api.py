@@ -17,11 +17,12 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from jupyter_mltrain.config import resolve_target
-from jupyter_mltrain.errors import MLTrainError, RunFailed, SnapshotError, SpecError
+from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunFailed, SnapshotError, SpecError
 from jupyter_mltrain.plan import make_plan
 from jupyter_mltrain.snapshot import ObjectStore, take_snapshot
 from jupyter_mltrain.spec import RunSpec
@@ -47,7 +48,9 @@ def submit(spec: RunSpec, store: Store | None = None) -> "Run":
         if not Path(path).expanduser().exists():
             raise SpecError(f"inputs.{name}", f"{path!r} does not exist")
     run_id = new_run_id()
-    make_plan(spec, target, run_id, store.run_dir(run_id))  # fails early on anything the plan rejects
+    plan = make_plan(spec, target, run_id, store.run_dir(run_id))  # fails early on anything the plan rejects
+    for message in plan.warnings:
+        warnings.warn(f"mltrain: {message}", LaunchWarning, stacklevel=2)
     now = time.time()
     record = RunRecord(
         id=run_id,

@@ -40,3 +40,7 @@ class RunFailed(MLTrainError):
     def __init__(self, message: str, record: object = None) -> None:
         super().__init__(message)
         self.record = record
+
+
+class LaunchWarning(UserWarning):
+    """Something about a run that will launch but may not behave as expected."""

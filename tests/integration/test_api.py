@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_mltrain.api import Experiment, Run
 from jupyter_mltrain.errors import MLTrainError, RunNotFound
-from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.spec import Distribution, Environment, RunSpec
 
 
 @pytest.mark.timeout(120)
@@ -61,3 +61,19 @@ def test_a_store_inside_the_source_folder_is_not_packaged(tmp_path) -> None:
     assert (snapshot / "train.py").exists()
     assert not (snapshot / "mltrain-home").exists()
     store.close()
+
+
+def test_tf_mode_without_tf_keras_warns_before_launch(store, project, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from jupyter_mltrain.errors import LaunchWarning
+
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)
+    (project / "train.py").write_text("print('no tf here')\n")
+    spec = RunSpec(entry="train.py", source=str(project), distribution=Distribution(mode="tf", processes_per_node=1),
+                   environment=Environment(python=str(bare / "bin" / "python")))
+    with pytest.warns(LaunchWarning, match="tf-keras is not installed"):
+        run = Experiment("w", store).submit(spec)
+    run.wait(timeout=50, raise_on_error=False)
