@@ -36,3 +36,10 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach`` and ``%train_runs``."""
+    from jupyter_mltrain.magics import load_ipython_extension as load
+
+    load(ipython)

@@ -9,44 +9,62 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
-from jupyter_mltrain.config import resolve_target
+from jupyter_mltrain.config import Target, resolve_target
 from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunFailed, SnapshotError, SpecError
 from jupyter_mltrain.plan import make_plan
-from jupyter_mltrain.snapshot import ObjectStore, take_snapshot
+from jupyter_mltrain.snapshot import ObjectStore, select_files, take_snapshot
 from jupyter_mltrain.spec import RunSpec
 from jupyter_mltrain.procs import process_alive
 from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, write_json_atomic
 
 
-def submit(spec: RunSpec, store: Store | None = None) -> "Run":
-    """Package ``spec``'s code into a new run and start its supervisor; return the Run.
-
-    Every check happens before anything is created: an error leaves no run behind.
-    """
-    store = store or Store()
+def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
     target = resolve_target(spec.target, cwd=spec.source)
     source = Path(spec.source)
     if not source.is_dir():
         raise SnapshotError(f"source folder {str(source)!r} does not exist or is not a folder")
     if not os.access(source, os.R_OK | os.X_OK):
         raise SnapshotError(f"source folder {str(source)!r} is not readable")
-    if not (source / spec.entry).is_file():
+    if spec.entry not in files and not (source / spec.entry).is_file():
         raise SpecError("entry", f"entry script {spec.entry!r} not found in {str(source)!r}")
     for name, path in spec.inputs.items():
         if not Path(path).expanduser().exists():
             raise SpecError(f"inputs.{name}", f"{path!r} does not exist")
+    for rel in files:
+        if not rel or rel.startswith("/") or ".." in Path(rel).parts:
+            raise SpecError("files", f"generated file {rel!r} must be a relative path inside the snapshot")
+    return target, source
+
+
+def _generated_ignore(files: Mapping[str, bytes]) -> tuple[str, ...]:
+    return tuple("/" + rel for rel in files)
+
+
+def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, bytes] | None = None) -> "Run":
+    """Package ``spec``'s code into a new run and start its supervisor; return the Run.
+
+    ``files`` are generated files (e.g. the script made from a notebook cell) added to the
+    snapshot under their relative paths, replacing any file of the folder with the same path.
+    Every check happens before anything is created: an error leaves no run behind.
+    """
+    store = store or Store()
+    files = dict(files or {})
+    target, source = _check(spec, files)
     run_id = new_run_id()
     plan = make_plan(spec, target, run_id, store.run_dir(run_id))  # fails early on anything the plan rejects
     for message in plan.warnings:
@@ -70,9 +88,14 @@ def submit(spec: RunSpec, store: Store | None = None) -> "Run":
             source,
             folder / "snapshot",
             ObjectStore(store.home / "objects"),
-            extra_ignore=spec.snapshot.ignore + _store_inside(source, store.home),
+            extra_ignore=spec.snapshot.ignore + _store_inside(source, store.home) + _generated_ignore(files),
             size_limit_mb=spec.snapshot.size_limit_mb,
         )
+        for rel, data in files.items():
+            path = folder / "snapshot" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            report.manifest[rel] = [len(data), hashlib.sha256(data).hexdigest()]
         write_json_atomic(folder / "spec.json", spec.to_dict())
         write_json_atomic(folder / "manifest.json", report.manifest)
 
@@ -100,6 +123,80 @@ def submit(spec: RunSpec, store: Store | None = None) -> "Run":
     # The supervisor records itself too; writing here closes the gap before it starts.
     store.update(run_id, supervisor_pid=proc.pid, supervisor_host=socket.gethostname())
     return Run(run_id, store)
+
+
+@dataclass
+class Preflight:
+    """What a submit would do, without doing it (``--dry-run``)."""
+
+    spec: RunSpec
+    files: list[tuple[str, int]]
+    total_bytes: int
+    generated: list[tuple[str, int]]
+    plan: dict[str, Any]
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "spec": self.spec.to_dict(),
+            "files": [{"path": p, "size": n} for p, n in self.files],
+            "generated": [{"path": p, "size": n} for p, n in self.generated],
+            "total_bytes": self.total_bytes,
+            "plan": self.plan,
+            "warnings": self.warnings,
+        }
+
+    def report(self, max_files: int = 200) -> str:
+        """The pre-flight report as text: files with sizes, command line and environment of each rank."""
+        plan = self.plan
+        lines = [
+            f"Dry run: nothing was launched. Target {self.spec.target!r}, mode {plan['mode']}, "
+            f"{plan['world_size']} rank(s), launcher {plan['launcher']}.",
+            "",
+            f"Files to package ({len(self.files) + len(self.generated)} files, {_size(self.total_bytes)} after ignore rules):",
+        ]
+        for rel, size in self.generated:
+            lines.append(f"  {_size(size):>10}  {rel}  (generated)")
+        for rel, size in self.files[:max_files]:
+            lines.append(f"  {_size(size):>10}  {rel}")
+        if len(self.files) > max_files:
+            lines.append(f"  … and {len(self.files) - max_files} more")
+        lines += ["", "Command (run in the snapshot folder): " + " ".join(shlex.quote(a) for a in plan["program"])]
+        lines.append("Environment of every rank:")
+        lines += [f"  {k}={v}" for k, v in sorted(plan["env"].items())]
+        for rank, (role, env) in enumerate(zip(plan["roles"], plan["rank_env"])):
+            extra = " ".join(f"{k}={v}" for k, v in sorted(env.items())) or "(set by the launcher at start: RANK, LOCAL_RANK from MPI)"
+            lines.append(f"Rank {rank} ({role}): {extra}")
+        for message in self.warnings:
+            lines.append(f"Warning: {message}")
+        return "\n".join(lines)
+
+
+def preflight(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, bytes] | None = None) -> Preflight:
+    """Every check of ``submit`` and the plan it would launch; creates nothing, starts nothing."""
+    store = store or Store()
+    files = dict(files or {})
+    target, source = _check(spec, files)
+    run_id = "dry-run"
+    plan = make_plan(spec, target, run_id, store.run_dir(run_id))
+    entries = select_files(source, spec.snapshot.ignore + _store_inside(source, store.home) + _generated_ignore(files))
+    listed = [(e.rel, e.size) for e in entries]
+    total = sum(n for _, n in listed) + sum(len(d) for d in files.values())
+    if total > spec.snapshot.size_limit_mb * 1024 * 1024:
+        raise SnapshotError(
+            f"the snapshot would be {total / 1e6:.1f} MB, over the {spec.snapshot.size_limit_mb:g} MB limit; "
+            "add large files to .mltrainignore or pass them as --input"
+        )
+    return Preflight(spec, listed, total, [(rel, len(d)) for rel, d in files.items()], plan.public(), list(plan.warnings))
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
 
 
 def _store_inside(source: Path, home: Path) -> tuple[str, ...]:
@@ -221,6 +318,17 @@ class Run:
             return True
         self.store.get(self.id)  # a dead supervisor: the reader marks the run Lost
         return False
+
+    def widget(self) -> Any:
+        """The live widget of this run (``display(run)`` shows it too)."""
+        from jupyter_mltrain.widget import RunWidget
+
+        return RunWidget(self)
+
+    def _ipython_display_(self) -> None:
+        widget = self.widget()
+        widget.show()
+        widget.start()
 
     def download(self, path: str = "outputs", to: str | os.PathLike[str] = ".") -> Path:
         """Copy a file or folder of the run (e.g. ``outputs/model.pt``) to ``to``; return where it went."""

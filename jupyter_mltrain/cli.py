@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from jupyter_mltrain.errors import MLTrainError, RunFailed
-from jupyter_mltrain.spec import MODES, Distribution, Environment, RunSpec, SnapshotOptions, parse_assignments
+from jupyter_mltrain.options import add_run_options, spec_from_options
+from jupyter_mltrain.spec import RunSpec
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -42,30 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("submit", help="package a script and start a run", description="Package SCRIPT's folder "
                        "and start a run. Options go before SCRIPT; what follows SCRIPT is passed to it.")
-    p.add_argument("--np", type=int, default=1, help="processes per node (default 1)")
-    p.add_argument("--nodes", type=int, default=1, help="number of nodes (cluster targets; default 1)")
-    p.add_argument("--mode", default="none", help=f"distribution mode: {', '.join(MODES)} (default none)")
-    p.add_argument("--workers", type=int, help="tf-ps: number of workers")
-    p.add_argument("--ps", type=int, help="tf-ps: number of parameter servers")
-    p.add_argument("--target", default="local", help="compute target from mltrain.toml (default local)")
-    p.add_argument("--name", help="run name")
-    p.add_argument("--experiment", default="default", help="experiment name (default 'default')")
+    add_run_options(p)
     p.add_argument("--source", help="folder to package (default: the current folder, or the script's folder "
                    "if the script lies outside it)")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="input file or folder")
-    p.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable for the ranks")
-    p.add_argument("--secret-env", action="append", default=[], metavar="K=V",
-                   help="environment variable that is never written to disk")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="parameter recorded with the run")
-    p.add_argument("--gpus", help="comma-separated GPU ids to use (default: all)")
-    p.add_argument("--gpu-policy", default="per-rank", choices=["per-rank", "all"],
-                   help="per-rank: one GPU per rank via CUDA_VISIBLE_DEVICES; all: every rank sees all")
-    p.add_argument("--share-gpus", action="store_true", help="allow more ranks than GPUs")
-    p.add_argument("--python", help="interpreter for the ranks (default: this one)")
-    p.add_argument("--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit")
-    p.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds between SIGTERM and SIGKILL")
-    p.add_argument("--gather-outputs", default="rank0", choices=["rank0", "all"], help="whose ./outputs to keep")
-    p.add_argument("--wait", action="store_true", help="wait for the end; exit 0 only if it Completed")
     p.add_argument("--quiet", action="store_true", help="with --wait, do not stream rank 0's log")
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.add_argument("script", help="entry script")
@@ -116,45 +96,12 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         entry = str(entry_path.resolve().relative_to(source.resolve()))
     except ValueError:
         raise MLTrainError(f"script {args.script!r} is not inside the source folder {str(source)!r}") from None
-    gpus = None
-    if args.gpus:
-        try:
-            gpus = tuple(int(g) for g in args.gpus.split(","))
-        except ValueError:
-            raise MLTrainError(f"--gpus: expected comma-separated integers, got {args.gpus!r}") from None
-    variables = parse_assignments(args.env, "--env")
-    secrets = parse_assignments(args.secret_env, "--secret-env")
-    variables.update(secrets)
-    return RunSpec(
-        entry=entry,
-        source=str(source),
-        args=tuple(args.args),
-        target=args.target,
-        distribution=Distribution(
-            mode=args.mode, processes_per_node=args.np, nodes=args.nodes, workers=args.workers,
-            parameter_servers=args.ps, gpus=gpus, gpu_policy=args.gpu_policy, allow_gpu_sharing=args.share_gpus,
-        ),
-        environment=Environment(python=args.python, variables=variables, secret_names=frozenset(secrets)),
-        inputs=parse_assignments(args.input, "--input"),
-        name=args.name,
-        experiment=args.experiment,
-        params=parse_assignments(args.param, "--param"),
-        snapshot=SnapshotOptions(size_limit_mb=args.snapshot_limit),
-        gather_outputs=args.gather_outputs,
-        grace_period_s=args.grace,
-    )
+    return spec_from_options(args, entry=entry, source=str(source), args=tuple(args.args),
+                             origin={"kind": "script", "script": str(entry_path)})
 
 
 def _fmt_time(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
-
-
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _print_table(rows: list[list[str]], headers: list[str]) -> None:
@@ -176,12 +123,16 @@ def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed ``mltrain`` command; return its exit code."""
-    from jupyter_mltrain.api import Run, submit
-    from jupyter_mltrain.store import Store
+    from jupyter_mltrain.api import Run, preflight, submit
+    from jupyter_mltrain.store import Store, format_duration
 
     if args.command == "submit":
         spec = spec_from_args(args)
         store = Store()
+        if args.dry_run:
+            check = preflight(spec, store)
+            print(json.dumps(check.to_dict()) if args.json else check.report())
+            return EXIT_OK
         run = submit(spec, store)
         if not args.wait:
             print(json.dumps(run.record.to_dict()) if args.json else run.id)
@@ -206,7 +157,7 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             _print_table(
                 [[r.id, r.experiment, r.name, r.status, r.target, r.mode, str(r.ranks), _fmt_time(r.created),
-                  _fmt_duration(r.duration), _main_metric(r.metrics)] for r in records],
+                  format_duration(r.duration), _main_metric(r.metrics)] for r in records],
                 ["ID", "EXPERIMENT", "NAME", "STATUS", "TARGET", "MODE", "RANKS", "CREATED", "DURATION", "METRIC"],
             )
         return EXIT_OK

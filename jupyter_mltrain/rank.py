@@ -153,9 +153,13 @@ class LineFramer:
         self.partial = b""
 
     def feed(self, data: bytes) -> bytes:
-        """Return the frames for every complete line seen so far."""
+        """Return the frames for every complete line seen so far.
+
+        A carriage return ends a piece too, so progress bars (tqdm, Keras) that redraw one
+        line with ``\\r`` reach the log while they run, not only at their final newline.
+        """
         buf = self.partial + data if self.partial else data
-        cut = buf.rfind(b"\n") + 1
+        cut = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
         if cut == 0:
             if len(buf) < MAX_LINE:
                 self.partial = buf

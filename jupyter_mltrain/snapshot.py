@@ -32,6 +32,7 @@ DEFAULT_IGNORE = (
     ".ipynb_checkpoints/",
     ".mypy_cache/",
     ".pytest_cache/",
+    ".ruff_cache/",
     "node_modules/",
     ".venv/",
     "venv/",
@@ -80,30 +81,56 @@ def ignore_spec(source: Path, extra: tuple[str, ...] = ()) -> pathspec.PathSpec:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
+def _folder_rules(folder: Path) -> pathspec.PathSpec | None:
+    """The ignore rules a sub-folder's own ``.gitignore``/``.mltrainignore`` adds (paths relative to it)."""
+    lines: list[str] = []
+    for name in IGNORE_FILES:
+        try:
+            lines += (folder / name).read_text(errors="replace").splitlines()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
 def select_files(source: Path, extra_ignore: tuple[str, ...] = ()) -> list[_Entry]:
-    """Every file of ``source`` the rules keep, with its stat data."""
+    """Every file of ``source`` the rules keep, with its stat data.
+
+    Rules of a sub-folder's own ignore files apply inside that folder, as in git.
+    """
     if not source.is_dir():
         raise SnapshotError(f"source folder {str(source)!r} does not exist or is not a folder")
     if not os.access(source, os.R_OK | os.X_OK):
         raise SnapshotError(f"source folder {str(source)!r} is not readable")
-    spec = ignore_spec(source, extra_ignore)
+    root_rules = ignore_spec(source, extra_ignore)
     out: list[_Entry] = []
-    stack = [""]
+    # each folder to visit, with the rules of its sub-folders' ignore files: (prefix, rules)
+    stack: list[tuple[str, list[tuple[str, pathspec.PathSpec]]]] = [("", [])]
+
+    def ignored(rel: str, nested: list[tuple[str, pathspec.PathSpec]]) -> bool:
+        if root_rules.match_file(rel):
+            return True
+        return any(rules.match_file(rel[len(prefix):]) for prefix, rules in nested)
+
     while stack:
-        rel_dir = stack.pop()
+        rel_dir, nested = stack.pop()
+        folder = source / rel_dir if rel_dir else source
+        if rel_dir:
+            rules = _folder_rules(folder)
+            if rules is not None:
+                nested = nested + [(rel_dir + "/", rules)]
         try:
-            with os.scandir(source / rel_dir if rel_dir else source) as it:
+            with os.scandir(folder) as it:
                 entries = list(it)
         except PermissionError as exc:
             raise SnapshotError(f"cannot read folder {exc.filename!r} in the source: permission denied") from None
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if spec.match_file(rel + "/") or (Path(entry.path) / "pyvenv.cfg").exists():
+                if ignored(rel + "/", nested) or (Path(entry.path) / "pyvenv.cfg").exists():
                     continue
-                stack.append(rel)
+                stack.append((rel, nested))
                 continue
-            if spec.match_file(rel):
+            if ignored(rel, nested):
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)

@@ -128,6 +128,7 @@ class RunSpec:
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
     gather_outputs: str = "rank0"
     grace_period_s: float = 10.0
+    origin: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.entry, str) or not self.entry.strip():
@@ -151,6 +152,8 @@ class RunSpec:
                 raise SpecError(f"inputs.{key}", f"bad path {path!r}")
         if self.gather_outputs not in GATHER:
             raise SpecError("gather_outputs", f"choose one of: {', '.join(GATHER)}; got {self.gather_outputs!r}")
+        if not isinstance(self.origin, Mapping):
+            raise SpecError("origin", f"must be a mapping, got {type(self.origin).__name__}")
         if not self.grace_period_s >= 0:
             raise SpecError("grace_period_s", f"must be >= 0, got {self.grace_period_s!r}")
 
@@ -175,6 +178,7 @@ class RunSpec:
         data["args"] = list(self.args)
         data["inputs"] = dict(self.inputs)
         data["params"] = dict(self.params)
+        data["origin"] = dict(self.origin)
         data["snapshot"]["ignore"] = list(self.snapshot.ignore)
         return data
 
@@ -217,3 +221,13 @@ def parse_assignments(items: list[str] | tuple[str, ...], what: str) -> dict[str
             raise SpecError(what, f"expected NAME=VALUE, got {item!r}")
         out[key] = value
     return out
+
+
+def parse_param_value(text: str) -> Any:
+    """A ``--param`` value: a Python literal (``0.1``, ``[1, 2]``, ``'x'``, ``True``) when it is one, else the text."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return text

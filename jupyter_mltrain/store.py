@@ -66,6 +66,15 @@ def default_home() -> Path:
     return Path(jupyter_data_dir()) / "mltrain"
 
 
+def format_duration(seconds: float | None) -> str:
+    """``m:ss`` or ``h:mm:ss`` (``-`` for none), as every face shows durations."""
+    if seconds is None:
+        return "-"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 def new_run_id() -> str:
     """A sortable, unique run id: ``YYYYMMDD-HHMMSS-xxxxxx``."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
@@ -339,8 +348,9 @@ class RunFolder:
         return sorted(int(p.stem.split("-")[1]) for p in (self.path / "logs").glob("rank-*.log"))
 
     def read_log(self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024) -> tuple[bytes, int]:
-        """Bytes of the log from ``offset``, up to a line end; and the offset to read from next."""
-        return _read_lines(self.log_path(rank), offset, max_bytes)
+        """Bytes of the log from ``offset``, up to a line end (or a ``\\r`` of a progress bar);
+        and the offset to read from next."""
+        return _read_lines(self.log_path(rank), offset, max_bytes, carriage_return=True)
 
     def read_metrics(self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024) -> tuple[list[dict[str, Any]], int]:
         """Metric records of ``rank`` from byte ``offset``; and the offset to read from next."""
@@ -378,14 +388,14 @@ class RunFolder:
             time.sleep(poll_s)
 
 
-def _read_lines(path: Path, offset: int, max_bytes: int) -> tuple[bytes, int]:
+def _read_lines(path: Path, offset: int, max_bytes: int, carriage_return: bool = False) -> tuple[bytes, int]:
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
             data = fh.read(max_bytes)
     except FileNotFoundError:
         return b"", offset
-    cut = data.rfind(b"\n") + 1
+    cut = (max(data.rfind(b"\n"), data.rfind(b"\r")) if carriage_return else data.rfind(b"\n")) + 1
     if cut == 0 and len(data) < max_bytes:
         return b"", offset
     if cut == 0:

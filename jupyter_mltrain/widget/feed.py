@@ -1,0 +1,234 @@
+"""Reads a run folder incrementally and turns what is new into widget deltas.
+
+``RunFeed.poll()`` reads every rank's log and metrics from the offsets it reached last
+time (through ``RunFolder``, the one reader) and returns a ``Delta``: the new complete log
+lines (``\\r``-collapsed as a terminal shows them), each rank's current partial line (a
+live progress bar), new metric points and the latest progress. ``history()`` is the
+whole buffered state, for a new view or the notebook's saved widget state.
+
+However fast ranks print, one poll reads a bounded number of bytes: a rank that has
+written more than the widget can show since the last poll is skipped ahead to its tail
+and the skipped lines are counted (the full log stays on disk and is linked).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_mltrain.store import RunFolder
+
+KEEP_LINES = 5000  # per rank, in the kernel
+HISTORY_LINES = 2000  # per rank, in the synced snapshot (saved with the notebook)
+DELTA_LINES = 1000  # per rank per delta
+KEEP_POINTS = 5000  # per metric per rank
+DELTA_POINTS = 2000  # per metric per rank per delta
+LOG_POLL_BYTES = 1 << 20
+LOG_SKIP_BYTES = 4 << 20
+METRIC_POLL_BYTES = 8 << 20
+METRIC_SKIP_BYTES = 64 << 20
+
+
+def collapse(line: str) -> str:
+    """A line as a terminal shows it after its carriage returns: the last non-empty redraw."""
+    if "\r" not in line:
+        return line
+    for part in reversed(line.split("\r")):
+        if part:
+            return part
+    return ""
+
+
+@dataclass
+class Delta:
+    """What changed since the previous poll."""
+
+    logs: dict[str, list[str]] = field(default_factory=dict)
+    partial: dict[str, str] = field(default_factory=dict)
+    points: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+    x_kind: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    progress: dict[str, Any] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.logs or self.partial or self.points or self.skipped or self.progress)
+
+    def message(self, seq: int) -> dict[str, Any]:
+        """The custom message the widget sends for this delta."""
+        return {"type": "delta", "seq": seq, "logs": self.logs, "partial": self.partial, "points": self.points,
+                "x_kind": self.x_kind, "skipped": self.skipped}
+
+
+class _RankLog:
+    def __init__(self) -> None:
+        self.offset = 0
+        self.lines: deque[str] = deque(maxlen=KEEP_LINES)
+        self.partial = ""
+        self.shown_partial = ""
+        self.skipped = 0
+        self.lines_read = 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+class _Series:
+    def __init__(self) -> None:
+        self.x: list[float] = []
+        self.y: list[float] = []
+
+    def add(self, x: float, y: float) -> None:
+        self.x.append(x)
+        self.y.append(y)
+        if len(self.x) > KEEP_POINTS:
+            half = len(self.x) // 2  # thin the older half: keep every second point
+            self.x = self.x[:half:2] + self.x[half:]
+            self.y = self.y[:half:2] + self.y[half:]
+
+
+def _count_lines(path: str, start: int, end: int) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count
+
+
+class RunFeed:
+    """Incremental reader of one run's logs and metrics, for the live widget."""
+
+    def __init__(self, folder: RunFolder, ranks: int, created: float) -> None:
+        self.folder = folder
+        self.ranks = ranks
+        self.created = created
+        self.logs = {r: _RankLog() for r in range(ranks)}
+        self.metric_offsets = {r: 0 for r in range(ranks)}
+        self.series: dict[str, dict[int, _Series]] = {}
+        self.x_kind: dict[str, str] = {}
+        self.last: dict[str, dict[str, Any]] = {}
+        self.progress: dict[str, Any] = {}
+        self.points_read = 0
+
+    def poll(self) -> Delta:
+        """Read what is new in every rank's log and metrics."""
+        delta = Delta()
+        for rank in range(self.ranks):
+            self._poll_log(rank, delta)
+            self._poll_metrics(rank, delta)
+        return delta
+
+    def _poll_log(self, rank: int, delta: Delta) -> None:
+        state = self.logs[rank]
+        path = self.folder.log_path(rank)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            return
+        key = str(rank)
+        if size - state.offset > LOG_SKIP_BYTES:
+            start = size - LOG_POLL_BYTES
+            skipped = _count_lines(str(path), state.offset, start)
+            state.offset = start
+            state.skipped += skipped
+            state.lines_read += skipped
+            state.partial = ""
+            state.decoder.reset()
+            delta.skipped[key] = delta.skipped.get(key, 0) + skipped
+            # resume at a line start: drop the rest of the line we landed in
+            data, nxt = self.folder.read_log(rank, state.offset, 1 << 16)
+            cut = max(data.find(b"\n"), 0) + 1 if data else 0
+            state.offset += cut
+        new_lines: list[str] = []
+        while True:
+            data, nxt = self.folder.read_log(rank, state.offset, LOG_POLL_BYTES)
+            if not data:
+                break
+            state.offset = nxt
+            text = state.partial + state.decoder.decode(data)
+            pieces = text.split("\n")
+            state.partial = pieces.pop()
+            new_lines.extend(collapse(p) for p in pieces)
+            if len(data) < LOG_POLL_BYTES:
+                break
+        if new_lines:
+            state.lines_read += len(new_lines)
+            state.lines.extend(new_lines)
+            if len(new_lines) > DELTA_LINES:
+                dropped = len(new_lines) - DELTA_LINES
+                state.skipped += dropped
+                delta.skipped[key] = delta.skipped.get(key, 0) + dropped
+                new_lines = new_lines[-DELTA_LINES:]
+            delta.logs[key] = new_lines
+        shown = collapse(state.partial)
+        if new_lines or shown != state.shown_partial:
+            delta.partial[key] = shown
+            state.shown_partial = shown
+
+    def _poll_metrics(self, rank: int, delta: Delta) -> None:
+        path = self.folder.metrics_path(rank)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            return
+        offset = self.metric_offsets[rank]
+        if size - offset > METRIC_SKIP_BYTES:
+            offset = size - METRIC_POLL_BYTES
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                offset += len(fh.readline())
+        records, self.metric_offsets[rank] = self.folder.read_metrics(rank, offset, METRIC_POLL_BYTES)
+        key = str(rank)
+        for rec in records:
+            if rec.get("event") == "progress":
+                if rank == 0 or not self.progress or self.progress.get("rank") != 0:
+                    self.progress = {"step": rec.get("step"), "total": rec.get("total"), "rank": rank,
+                                     "time": rec.get("time")}
+                    delta.progress = self.progress
+                continue
+            name = rec.get("name")
+            if not isinstance(name, str):
+                continue
+            value = rec.get("value")
+            self.last.setdefault(name, {})[key] = value
+            self.points_read += 1
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            step = rec.get("step")
+            kind = self.x_kind.setdefault(name, "step" if step is not None else "time")
+            if kind == "step" and step is not None:
+                x = float(step)
+            else:
+                x = round(float(rec.get("time") or self.created) - self.created, 3)
+            self.series.setdefault(name, {}).setdefault(rank, _Series()).add(x, float(value))
+            points = delta.points.setdefault(name, {}).setdefault(key, [[], []])
+            points[0].append(x)
+            points[1].append(float(value))
+            delta.x_kind[name] = kind
+        for per_rank in delta.points.values():
+            for xy in per_rank.values():
+                if len(xy[0]) > DELTA_POINTS:
+                    step = len(xy[0]) // DELTA_POINTS + 1
+                    xy[0], xy[1] = xy[0][::step], xy[1][::step]
+
+    def lines_read(self, rank: int) -> int:
+        """How many complete lines of ``rank``'s log this feed has read (shown or skipped)."""
+        return self.logs[rank].lines_read
+
+    def history(self, seq: int) -> dict[str, Any]:
+        """Everything buffered, as the ``history`` trait (as of delta number ``seq``)."""
+        return {
+            "seq": seq,
+            "logs": {str(r): list(s.lines)[-HISTORY_LINES:] for r, s in self.logs.items()},
+            "partial": {str(r): collapse(s.partial) for r, s in self.logs.items() if s.partial},
+            "series": {m: {str(r): [s.x, s.y] for r, s in per.items()} for m, per in self.series.items()},
+            "x_kind": dict(self.x_kind),
+            "skipped": {str(r): s.skipped + max(0, len(s.lines) - HISTORY_LINES) for r, s in self.logs.items()
+                        if s.skipped or len(s.lines) > HISTORY_LINES},
+        }

@@ -1,0 +1,188 @@
+"""The live run widget: an anywidget model fed from the run folder by the kernel's event loop.
+
+Updates are pushed by ``refresh()``, one tick that reads what is new (``RunFeed``) and sends
+at most one delta message, plus the small traits at most once a second (at once when the
+status changes). ``start()`` runs the ticks as a task on the kernel's asyncio loop, so the
+cell returns at once and the kernel stays free; ``wait()`` runs them inside a blocking cell
+(``--wait``), so headless runs (nbclient, papermill) store the final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from jupyter_mltrain.api import Run
+from jupyter_mltrain.errors import RunFailed
+from jupyter_mltrain.store import RunRecord, Status
+from jupyter_mltrain.widget.feed import RunFeed
+from jupyter_mltrain.widget.summary import summary_html, summary_text
+
+STATIC = Path(__file__).parent / "static"
+TICK_S = 0.25
+TRAITS_EVERY_S = 1.0
+
+_MISSING_ASSETS = """
+export default { render({ model, el }) {
+  el.innerHTML = "<pre>jupyter_mltrain: the widget's JavaScript was not built (run `make setup`).\\n" +
+    "run " + model.get("run_id") + ": " + model.get("status") + "</pre>";
+} };
+"""
+
+
+def _asset(name: str, fallback: str) -> str | Path:
+    path = STATIC / name
+    return path if path.is_file() else fallback
+
+
+class RunWidget(anywidget.AnyWidget):
+    """Live view of one run: status and stages, per-rank logs, metric charts, progress, cancel."""
+
+    _esm = _asset("widget.js", _MISSING_ASSETS)
+    _css = _asset("widget.css", "")
+
+    run_id = traitlets.Unicode("").tag(sync=True)
+    run_name = traitlets.Unicode("").tag(sync=True)
+    experiment = traitlets.Unicode("").tag(sync=True)
+    target = traitlets.Unicode("").tag(sync=True)
+    mode = traitlets.Unicode("").tag(sync=True)
+    ranks = traitlets.Int(1).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    stages = traitlets.Dict().tag(sync=True)
+    created = traitlets.Float(0.0).tag(sync=True)
+    ended = traitlets.Float(None, allow_none=True).tag(sync=True)
+    clock = traitlets.Float(0.0).tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
+    last_metrics = traitlets.Dict().tag(sync=True)
+    root_cause = traitlets.Dict(None, allow_none=True).tag(sync=True)
+    outputs = traitlets.List().tag(sync=True)
+    log_paths = traitlets.Dict().tag(sync=True)
+    files_url = traitlets.Unicode("").tag(sync=True)
+    cancel_pending = traitlets.Bool(False).tag(sync=True)
+    history = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, run: Run, **kwargs: Any) -> None:
+        record = run.record
+        super().__init__(
+            run_id=run.id, run_name=record.name, experiment=record.experiment, target=record.target,
+            mode=record.mode, ranks=record.ranks, created=record.created, **kwargs,
+        )
+        self.run = run
+        self.feed = RunFeed(run.folder, record.ranks, record.created)
+        self.seq = 0
+        self.messages_sent = 0
+        self.done = False
+        self._last_traits = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._display: Any = None
+        self.log_paths = {str(r): str(run.folder.log_path(r)) for r in range(record.ranks)}
+        self.on_msg(self._on_frontend_msg)
+        self._set_traits(record)
+
+    # ---- one tick ---------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Read what is new and push it; return False once the run has ended and all is shown."""
+        if self.done:
+            return False
+        record = self.run.record  # read before the files: a final status means the files are complete
+        delta = self.feed.poll()
+        if delta:
+            self.seq += 1
+            self.send(delta.message(self.seq))
+            self.messages_sent += 1
+        now = time.monotonic()
+        if record.final or record.status != self.status or now - self._last_traits >= TRAITS_EVERY_S:
+            self._set_traits(record)
+        if record.final:
+            self.done = True
+            self.push_history()
+            if self._display is not None:
+                self._display.update(self)
+            return False
+        return True
+
+    def _set_traits(self, record: RunRecord) -> None:
+        self._last_traits = time.monotonic()
+        with self.hold_sync():
+            self.status = record.status
+            self.stages = dict(record.stages)
+            self.ended = record.ended
+            self.clock = time.time()
+            self.progress = dict(self.feed.progress)
+            self.last_metrics = {k: dict(v) for k, v in self.feed.last.items()}
+            self.root_cause = record.root_cause
+            if record.final:
+                self.cancel_pending = False
+                self.outputs = self._outputs()
+        self.messages_sent += 1
+
+    def _outputs(self) -> list[dict[str, Any]]:
+        root = self.run.folder.path / "outputs"
+        if not root.is_dir():
+            return []
+        return [{"path": str(p.relative_to(root)), "size": p.stat().st_size}
+                for p in sorted(root.rglob("*")) if p.is_file()][:500]
+
+    def push_history(self) -> None:
+        """Send the whole buffered state (what a new view, or the saved notebook, starts from)."""
+        self.history = self.feed.history(self.seq)
+        self.messages_sent += 1
+
+    def _on_frontend_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "sync":
+            self.push_history()
+        elif kind == "cancel":
+            if self.run.cancel(by="the notebook widget"):
+                self.cancel_pending = True
+
+    # ---- driving the ticks --------------------------------------------------------------
+    async def follow(self, tick_s: float = TICK_S) -> None:
+        """Tick until the run has ended (a task on the kernel's event loop)."""
+        while self.refresh():
+            await asyncio.sleep(tick_s)
+
+    def start(self) -> None:
+        """Keep the widget live from the kernel's event loop; the cell returns at once."""
+        if self._task is None or self._task.done():
+            loop = asyncio.get_event_loop()
+            self._task = loop.create_task(self.follow())
+
+    def wait(self, timeout: float | None = None, raise_on_error: bool = True, tick_s: float = TICK_S) -> RunRecord:
+        """Tick inside the current (blocking) cell until the run ends; raise if it did not complete.
+
+        Interrupting the kernel stops the waiting, not the run.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.refresh():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.run_id} still {self.status} after {timeout} s")
+            time.sleep(tick_s)
+        record = self.run.record
+        if raise_on_error and record.status != Status.COMPLETED.value:
+            cause = record.root_cause or {}
+            message = f"run {record.id} {record.status}" + (f": {cause.get('message')}" if cause else "")
+            if cause.get("traceback"):
+                message += "\n" + str(cause["traceback"])
+            raise RunFailed(message, record)
+        return record
+
+    def show(self) -> None:
+        """Display the widget with the run id in the output's metadata (for reattaching)."""
+        from IPython.display import display
+
+        self._display = display(self, display_id=True, metadata={"jupyter_mltrain": {"run_id": self.run_id}})
+
+    # ---- what viewers without widgets show -----------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        record = self.run.record
+        data["text/plain"] = summary_text(record)
+        data["text/html"] = summary_html(record)
+        return bundle
