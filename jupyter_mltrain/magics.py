@@ -25,7 +25,7 @@ from jupyter_mltrain.api import Run, preflight, submit
 from jupyter_mltrain.capture import CellScript, capture_cell
 from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunNotFound
 from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.store import Store, default_home
 
 ENTRY = "main.py"
 
@@ -89,7 +89,7 @@ class TrainMagics(Magics):
     @property
     def store(self) -> Store:
         """The run store (``MLTRAIN_HOME``)."""
-        if self._store is None:
+        if self._store is None or self._store.home != default_home():
             self._store = Store()
         return self._store
 
