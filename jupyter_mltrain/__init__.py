@@ -18,6 +18,7 @@ _LAZY = {
     "Experiment": "jupyter_mltrain.api",
     "Run": "jupyter_mltrain.api",
     "submit": "jupyter_mltrain.api",
+    "last_run": "jupyter_mltrain.magics",
     "RunSpec": "jupyter_mltrain.spec",
     "Distribution": "jupyter_mltrain.spec",
     "Environment": "jupyter_mltrain.spec",

@@ -180,6 +180,17 @@ TrainMagics.train_attach.__doc__ = ATTACH_PARSER.format_help()
 TrainMagics.train_runs.__doc__ = RUNS_PARSER.format_help()
 
 
+def last_run() -> Run:
+    """The run the last ``%%train`` (or ``%train_attach``) of this kernel showed."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    magics = shell.magics_manager.registry.get("TrainMagics") if shell is not None else None
+    if magics is None or magics.last_run_id is None:
+        raise MLTrainError("no %%train run in this kernel yet")
+    return Run(magics.last_run_id, magics.store)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics (``%load_ext jupyter_mltrain``)."""
     ipython.register_magics(TrainMagics)

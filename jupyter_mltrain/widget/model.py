@@ -102,7 +102,7 @@ class RunWidget(anywidget.AnyWidget):
             self.done = True
             self.push_history()
             if self._display is not None:
-                self._display.update(self)
+                self._display.update(self, metadata=self._metadata())
             return False
         return True
 
@@ -176,7 +176,10 @@ class RunWidget(anywidget.AnyWidget):
         """Display the widget with the run id in the output's metadata (for reattaching)."""
         from IPython.display import display
 
-        self._display = display(self, display_id=True, metadata={"jupyter_mltrain": {"run_id": self.run_id}})
+        self._display = display(self, display_id=True, metadata=self._metadata())
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"jupyter_mltrain": {"run_id": self.run_id}}
 
     # ---- what viewers without widgets show -----------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

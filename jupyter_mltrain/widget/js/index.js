@@ -15,8 +15,11 @@ const TRAITS = [
   "log_paths", "files_url", "cancel_pending",
 ];
 
-/** After asking for a fresh `history`, wait this long before asking again. */
-const SYNC_RETRY_MS = 5000;
+/**
+ * After asking for a fresh `history`, wait this long before asking again (an
+ * unchanged history fires no change event, so an answer is not always seen).
+ */
+const SYNC_RETRY_MS = 1500;
 /** Buffered-but-not-drawn lines beyond which the next frame redraws everything. */
 const MAX_PENDING_LINES = 20000;
 
@@ -175,8 +178,14 @@ class RunView {
         this.logs.rebuild();
         this.charts.update(null);
       } else {
+        const t0 = performance.now();
         this.logs.append(p.lines, p.partials);
+        const t1 = performance.now();
         if (p.metrics.size) this.charts.update(p.metrics);
+        const t2 = performance.now();
+        void document.body.offsetHeight;
+        const t3 = performance.now();
+        (window.__prof ??= []).push([Math.round(t1 - t0), Math.round(t2 - t1), Math.round(t3 - t2), p.count]);
       }
     });
   }
