@@ -5,7 +5,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup system horovod test test-fast lab bench clean
 
-setup: $(STAMP)
+WIDGET_JS := jupyter_mltrain/widget/static/widget.js
+WIDGET_SRC := $(wildcard jupyter_mltrain/widget/js/*.js jupyter_mltrain/widget/js/*.css)
+
+setup: $(STAMP) $(WIDGET_JS)
+
+# The notebook widget's JavaScript: bundled from npm packages (uPlot, ansi_up) with esbuild.
+$(WIDGET_JS): package.json package-lock.json $(WIDGET_SRC)
+	npm ci --no-audit --no-fund
+	npm run build:widget
 
 system:
 	bash scripts/setup-system.sh
@@ -38,4 +46,4 @@ bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info node_modules jupyter_mltrain/widget/static

@@ -21,6 +21,7 @@ import capture
 import launch
 import log_cost
 import resubmit
+import widget
 from _common import HERE, RESULTS, Row, render_table
 
 BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
@@ -28,6 +29,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("log() cost", log_cost.run),
     ("log capture", capture.run),
     ("re-submit", resubmit.run),
+    ("notebook widget", widget.run),
 ]
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the project needs (Debian): OpenMPI for mpi/horovod modes.
+# Installs the system packages the project needs (Debian): OpenMPI for mpi/horovod modes,
+# Node.js/npm to build the widget, Chromium for the browser tests.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 need=()
@@ -7,6 +8,8 @@ command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 dpkg -s libopenmpi-dev >/dev/null 2>&1 || need+=(libopenmpi-dev)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update
