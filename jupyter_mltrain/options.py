@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any, Mapping
 
 from jupyter_mltrain.errors import SpecError
@@ -76,6 +77,12 @@ def spec_from_options(
     origin: Mapping[str, Any] | None = None,
 ) -> RunSpec:
     """The RunSpec that parsed run options describe, for ``entry`` inside ``source``."""
+    requirements = None
+    if options.requirements:
+        try:
+            requirements = Path(options.requirements).expanduser().read_text()
+        except OSError as exc:
+            raise SpecError("--requirements", f"cannot read {options.requirements!r}: {exc.strerror or exc}") from None
     variables = parse_assignments(options.env, "--env")
     secrets = parse_assignments(options.secret_env, "--secret-env")
     variables.update(secrets)
@@ -91,7 +98,7 @@ def spec_from_options(
         ),
         environment=Environment(
             python=options.python, variables=variables, secret_names=frozenset(secrets),
-            requirements=options.requirements,
+            requirements=requirements,
         ),
         inputs=parse_assignments(options.input, "--input"),
         name=options.name,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mltrain.config import Target
+from jupyter_mltrain.envs import env_python
 from jupyter_mltrain.errors import LaunchError, SpecError
 from jupyter_mltrain.gpus import detect_gpus
 from jupyter_mltrain.spec import RunSpec
@@ -213,6 +214,14 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
     env.update(user_env)
+    options: dict[str, Any] = {
+        "mpirun": target.get("mpirun", "mpirun"),
+        "mpirun_args": [str(a) for a in target.get("mpirun_args", [])],
+    }
+    if spec.environment.requirements:
+        # built in the Preparing stage (envs.ensure_env); the checks above used the base it extends
+        options["requirements"] = {"base_python": python, "text": spec.environment.requirements}
+        python = str(env_python(run_dir.parent.parent, python, spec.environment.requirements))
     return LaunchPlan(
         run_id=run_id,
         launcher=launcher,
@@ -227,10 +236,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         grace_period_s=spec.grace_period_s,
         secret_names=sorted(k for k in spec.environment.variables if spec.environment.is_secret(k)),
         warnings=warnings,
-        launcher_options={
-            "mpirun": target.get("mpirun", "mpirun"),
-            "mpirun_args": [str(a) for a in target.get("mpirun_args", [])],
-        },
+        launcher_options=options,
     )
 
 

@@ -68,7 +68,11 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Environment:
-    """The interpreter and environment variables the ranks get. Secret values never reach disk."""
+    """The interpreter and environment variables the ranks get. Secret values never reach disk.
+
+    ``requirements`` is the text of a pip requirements file: the ranks then run in a venv
+    built from it once (see ``envs``) on top of ``python``.
+    """
 
     python: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)

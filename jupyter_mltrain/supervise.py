@@ -29,6 +29,7 @@ from typing import Any
 
 from jupyter_mltrain.collector import Collector, Source
 from jupyter_mltrain.config import resolve_target
+from jupyter_mltrain.envs import ensure_env
 from jupyter_mltrain.errors import MLTrainError
 from jupyter_mltrain.launch import Launcher, get_launcher
 from jupyter_mltrain.plan import LaunchPlan, make_plan
@@ -157,6 +158,10 @@ class Supervisor:
         (self.run_dir / "logs").mkdir(exist_ok=True)
         (self.run_dir / "metrics").mkdir(exist_ok=True)
         (self.run_dir / "outputs").mkdir(exist_ok=True)
+        wanted = self.plan.launcher_options.get("requirements")
+        if wanted:
+            ensure_env(self.store.home, wanted["base_python"], wanted["text"], Path(self.plan.workdir),
+                       self.run_dir / "environment.log")
         outputs_link = Path(self.plan.workdir) / "outputs"
         if not outputs_link.exists() and not outputs_link.is_symlink():
             outputs_link.symlink_to(self.run_dir / "outputs")

@@ -127,6 +127,7 @@ def test_bad_flags_give_one_line_naming_the_flag_and_launch_nothing(ip: Interact
         ("--input data=/no/such/file", "/no/such/file"),
         ("--mode tf-ps --workers 2", "tf-ps"),
         ("--bogus", "unrecognized arguments: --bogus"),
+        ("--requirements /no/such/requirements.txt", "--requirements"),
     ):
         error = run_cell(ip, f"%%train {line}\nprint(1)\n")
         assert isinstance(error, UsageError), (line, error)
