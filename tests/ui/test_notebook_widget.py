@@ -1,0 +1,134 @@
+"""In a real browser: a ``%%train`` cell in JupyterLab shows the live widget going Running → Completed.
+
+A real JupyterLab server (this venv, a private root and settings folder) and Debian's
+Chromium driven by Playwright. The screenshot is kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+CELL = """%%train --np 2 --name browser-demo
+import time
+import jupyter_mltrain as mt
+for step in range(40):
+    print(f"\\x1b[32mstep {step}\\x1b[0m rank {mt.rank()}", flush=True)
+    mt.log("loss", 1.0 / (step + 1), step=step)
+    mt.progress(step + 1, 40)
+    time.sleep(0.2)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path: Path, home: Path):
+    root = tmp_path / "lab"
+    root.mkdir()
+    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "widget.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    log = open(tmp_path / "lab.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root",
+         "--LabApp.expose_app_in_browser=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:]) from None
+            time.sleep(0.3)
+    try:
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _chart_points(page) -> int:
+    return page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=mltrain-chart]')]"
+        ".reduce((n, el) => n + Number(el.dataset.points || 0), 0)"
+    )
+
+
+def _log_lines(page) -> int:
+    return page.evaluate("() => { const el = document.querySelector('[data-testid=mltrain-log]');"
+                         " return el ? el.querySelectorAll('.mltrain-line').length : 0; }")
+
+
+@pytest.mark.timeout(300)
+def test_train_cell_in_jupyterlab_streams_status_logs_and_chart(lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{url}/lab/tree/widget.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            status = page.locator("[data-testid=mltrain-status]")
+            expect(status).to_have_text(re.compile("Running"), timeout=90_000)
+            page.wait_for_function("() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0",
+                                   timeout=30_000)
+            lines_running, points_running = _log_lines(page), _chart_points(page)
+            expect(status).to_have_text(re.compile("Completed"), timeout=120_000)
+            page.wait_for_timeout(600)  # the final delta and history reach the view
+            lines_done, points_done = _log_lines(page), _chart_points(page)
+            page.locator("[data-testid=mltrain-status]").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "notebook-widget.png"), full_page=True)
+            assert lines_done > lines_running, (lines_running, lines_done)
+            assert lines_done == 40  # rank 0's lines, all of them
+            assert points_done > points_running, (points_running, points_done)
+            assert points_done == 80  # loss for 2 ranks x 40 steps
+            assert page.locator("[data-testid=mltrain-log]").inner_text().count("step 39") == 1
+            assert page.locator("[data-testid=mltrain-log] span[style*='color'], [data-testid=mltrain-log] [class*='ansi']").count() > 0
+            assert "100%" in page.locator("[data-testid=mltrain-progress]").inner_text()
+            assert not errors, errors
+        finally:
+            browser.close()
