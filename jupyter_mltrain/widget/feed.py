@@ -101,6 +101,16 @@ def _count_lines(path: str, start: int, end: int) -> int:
     return count
 
 
+def _skip_to_tail(path: str, offset: int, size: int, keep: int) -> tuple[int, int]:
+    """Where to resume so that about ``keep`` bytes are left (a line start), and how many lines lie before it."""
+    start = size - keep
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        newline = fh.read(1 << 16).find(b"\n")
+    resume = start + newline + 1 if newline >= 0 else start
+    return resume, _count_lines(path, offset, resume)
+
+
 class RunFeed:
     """Incremental reader of one run's logs and metrics, for the live widget."""
 
@@ -115,6 +125,7 @@ class RunFeed:
         self.last: dict[str, dict[str, Any]] = {}
         self.progress: dict[str, Any] = {}
         self.points_read = 0
+        self.metrics_skipped = 0  # metric lines not charted because they came faster than a poll reads
 
     def poll(self) -> Delta:
         """Read what is new in every rank's log and metrics."""
@@ -133,18 +144,13 @@ class RunFeed:
             return
         key = str(rank)
         if size - state.offset > LOG_SKIP_BYTES:
-            start = size - LOG_POLL_BYTES
-            skipped = _count_lines(str(path), state.offset, start)
-            state.offset = start
+            resume, skipped = _skip_to_tail(str(path), state.offset, size, LOG_POLL_BYTES)
+            state.offset = resume
             state.skipped += skipped
             state.lines_read += skipped
             state.partial = ""
             state.decoder.reset()
             delta.skipped[key] = delta.skipped.get(key, 0) + skipped
-            # resume at a line start: drop the rest of the line we landed in
-            data, nxt = self.folder.read_log(rank, state.offset, 1 << 16)
-            cut = max(data.find(b"\n"), 0) + 1 if data else 0
-            state.offset += cut
         new_lines: list[str] = []
         while True:
             data, nxt = self.folder.read_log(rank, state.offset, LOG_POLL_BYTES)
@@ -179,10 +185,8 @@ class RunFeed:
             return
         offset = self.metric_offsets[rank]
         if size - offset > METRIC_SKIP_BYTES:
-            offset = size - METRIC_POLL_BYTES
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                offset += len(fh.readline())
+            offset, skipped = _skip_to_tail(str(path), offset, size, METRIC_POLL_BYTES)
+            self.metrics_skipped += skipped
         records, self.metric_offsets[rank] = self.folder.read_metrics(rank, offset, METRIC_POLL_BYTES)
         key = str(rank)
         for rec in records:

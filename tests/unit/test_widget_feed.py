@@ -1,0 +1,72 @@
+"""The widget's feed reads a run folder incrementally: bounded work per poll, nothing miscounted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jupyter_mltrain.store import RunFolder
+from jupyter_mltrain.widget.feed import DELTA_LINES, LOG_POLL_BYTES, RunFeed, collapse
+
+
+def folder(tmp_path: Path) -> RunFolder:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "metrics").mkdir()
+    return RunFolder(tmp_path)
+
+
+def test_collapse_keeps_what_a_terminal_shows() -> None:
+    assert collapse("10%\r50%\r100%") == "100%"
+    assert collapse("done\r") == "done"
+    assert collapse("plain") == "plain"
+
+
+def test_partial_lines_and_carriage_returns_are_shown_live_then_settle(tmp_path: Path) -> None:
+    run = folder(tmp_path)
+    feed = RunFeed(run, ranks=1, created=0.0)
+    log = run.log_path(0)
+    log.write_bytes(b"start\n 10%|#   \r")
+    delta = feed.poll()
+    assert delta.logs == {"0": ["start"]} and delta.partial == {"0": " 10%|#   "}
+    with open(log, "ab") as fh:
+        fh.write(b" 90%|####\r")
+    delta = feed.poll()
+    assert "0" not in delta.logs and delta.partial == {"0": " 90%|####"}
+    with open(log, "ab") as fh:
+        fh.write("100%|#####\r\né\n".encode())
+    delta = feed.poll()
+    assert delta.logs == {"0": ["100%|#####", "é"]} and delta.partial == {"0": ""}
+    assert feed.lines_read(0) == 3
+    assert feed.history(seq=3)["logs"]["0"] == ["start", "100%|#####", "é"]
+
+
+def test_a_flood_is_skipped_ahead_with_every_line_counted(tmp_path: Path) -> None:
+    run = folder(tmp_path)
+    feed = RunFeed(run, ranks=1, created=0.0)
+    lines = 400_000
+    run.log_path(0).write_bytes(b"".join(b"line %07d\n" % i for i in range(lines)))  # 5.2 MB at once
+    delta = feed.poll()
+    shown = delta.logs["0"]
+    assert len(shown) == DELTA_LINES
+    assert shown[-1] == "line 0399999"
+    assert feed.lines_read(0) == lines
+    assert delta.skipped["0"] + len(shown) == lines
+    assert len(b"".join(s.encode() for s in shown)) < LOG_POLL_BYTES
+
+
+def test_metrics_become_series_per_rank_progress_and_last_values(tmp_path: Path) -> None:
+    run = folder(tmp_path)
+    feed = RunFeed(run, ranks=2, created=100.0)
+    for rank in (0, 1):
+        recs = [{"name": "loss", "value": 1.0 / (s + 1), "step": s, "time": 100.0 + s} for s in range(3)]
+        recs += [{"name": "lr", "value": 0.1, "step": None, "time": 101.5}, {"name": "note", "value": "warmup", "step": None, "time": 102}]
+        recs += [{"event": "progress", "step": 3, "total": 10, "time": 103}]
+        run.metrics_path(rank).write_text("".join(json.dumps(r) + "\n" for r in recs))
+    delta = feed.poll()
+    assert delta.points["loss"]["1"] == [[0.0, 1.0, 2.0], [1.0, 0.5, 1.0 / 3]]
+    assert delta.x_kind == {"loss": "step", "lr": "time"}
+    assert delta.points["lr"]["0"] == [[1.5], [0.1]]
+    assert "note" not in delta.points and feed.last["note"] == {"0": "warmup", "1": "warmup"}
+    assert feed.progress == {"step": 3, "total": 10, "rank": 0, "time": 103}
+    assert feed.points_read == 10
+    assert not feed.poll()  # nothing new, nothing sent
