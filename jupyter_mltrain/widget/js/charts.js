@@ -58,6 +58,15 @@ export function aggregate(ys, n) {
   return { mean, min, max };
 }
 
+/** A time-axis tick: seconds with as many decimals as the tick spacing needs, else "1m 05s". */
+function fmtTimeTick(v, incr) {
+  if (v < 60 || incr < 1) {
+    const dec = incr >= 1 || !(incr > 0) ? 0 : Math.min(3, Math.ceil(-Math.log10(incr)));
+    return `${v.toFixed(dec)}s`;
+  }
+  return fmtDuration(v);
+}
+
 function cssVar(el, name, fallback) {
   const v = getComputedStyle(el).getPropertyValue(name).trim();
   return v || fallback;
@@ -188,6 +197,9 @@ export class Charts {
       this.charts.set(name, c);
     }
     const d = this._data(name, byRank);
+    let points = 0;
+    for (const s of byRank.values()) points += s.x.length;
+    c.cell.dataset.points = String(points); // points held for this metric, all ranks (tests read it)
     const sig = `${d.mode}|${d.time}|${d.labels.join(",")}`;
     if (c.u && c.sig === sig) {
       c.u.setData(d.data);
@@ -228,7 +240,7 @@ export class Charts {
       scales: { x: { time: false } },
       bands: d.mode === "minmax" ? [{ series: [2, 1], fill: "rgba(31,119,180,0.15)" }] : undefined,
       axes: [
-        { ...axis, size: 30, values: (u, vals) => vals.map((v) => (v == null ? "" : fmtX(v))) },
+        { ...axis, size: 30, values: (u, vals, ax, space, incr) => vals.map((v) => (v == null ? "" : d.time ? fmtTimeTick(v, incr) : fmtValue(v))) },
         { ...axis, size: 50, values: (u, vals) => vals.map((v) => (v == null ? "" : fmtValue(v))) },
       ],
       series,

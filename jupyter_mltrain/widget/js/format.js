@@ -17,11 +17,11 @@ export function signalName(n) {
   return SIGNALS[n] ? `${SIGNALS[n]} (${n})` : `signal ${n}`;
 }
 
-/** "1h 02m", "3m 05s", "12.3s", "0.4s" for a duration in seconds. */
-export function fmtDuration(s) {
+/** "1h 02m", "3m 05s", "12s", "0.4s" for a duration in seconds (`whole`: no tenths, for a ticking clock). */
+export function fmtDuration(s, whole = false) {
   if (s == null || !isFinite(s)) return "–";
   if (s < 0) s = 0;
-  if (s < 10) return `${s.toFixed(1)}s`;
+  if (s < 10 && !whole) return `${s.toFixed(1)}s`;
   s = Math.floor(s);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

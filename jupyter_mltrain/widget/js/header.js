@@ -81,7 +81,7 @@ export class Header {
 
   /** Take the latest traits (a plain object of values) and redraw. */
   update(t) {
-    if (num(t.clock) != null && t.clock !== this.t.clock) this.skew = t.clock - Date.now() / 1000;
+    if (num(t.clock) > 0 && t.clock !== this.t.clock) this.skew = t.clock - Date.now() / 1000;
     if (t.cancel_pending !== this.t.cancel_pending) this.localCancel = false;
     this.t = t;
     const status = typeof t.status === "string" && t.status ? t.status : "Queued";
@@ -112,10 +112,10 @@ export class Header {
     const t = this.t;
     const list = stageList(t.stages);
     const final = this.isFinal();
-    const start = num(t.created) ?? (list.length ? list[0][1] : null);
+    const start = num(t.created) > 0 ? t.created : list.length ? list[0][1] : null;
     const end = final ? num(t.ended) ?? (list.length ? list[list.length - 1][1] : null) : this.now();
     if (start != null && end != null) {
-      this.elapsed.textContent = `${final ? "took" : "elapsed"} ${fmtDuration(end - start)}`;
+      this.elapsed.textContent = final ? `took ${fmtDuration(end - start)}` : `elapsed ${fmtDuration(end - start, true)}`;
       this.elapsed.title = final ? "run duration" : "time since the run was created";
     } else {
       this.elapsed.textContent = "";
@@ -131,7 +131,7 @@ export class Header {
     }
     const current = list.length ? list[list.length - 1] : null;
     if (current) {
-      const inStage = !FINAL.has(current[0]) && end != null ? ` ${fmtDuration(end - current[1])}` : "";
+      const inStage = !FINAL.has(current[0]) && end != null ? ` ${fmtDuration(end - current[1], true)}` : "";
       this.stageItem.replaceChildren(h("span", { class: "mltrain-meta-label" }, "stage"), " ", h("b", null, current[0]), inStage);
     } else {
       this.stageItem.replaceChildren();

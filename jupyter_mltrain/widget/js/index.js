@@ -36,7 +36,7 @@ class RunView {
     this.header = new Header(() => this._send({ type: "cancel" }));
     this.rootCause = h("div", { class: "mltrain-root-cause", "data-testid": "mltrain-root-cause", role: "alert", hidden: true });
     this.logs = new LogView(this.buffers);
-    this.charts = new Charts(this.buffers, () => num(this.model.get("created")));
+    this.charts = new Charts(this.buffers, () => (num(this._get("created")) > 0 ? this._get("created") : null));
     this.outputs = h("div", { class: "mltrain-section mltrain-outputs-wrap", hidden: true });
     this.root = h("div", { class: "mltrain-widget" }, this.header.root, this.rootCause, this.logs.root, this.charts.root, this.outputs);
     el.append(this.root);
@@ -106,7 +106,7 @@ class RunView {
     if (changed.has("status") || changed.has("root_cause")) renderRootCause(this.rootCause, t.status, t.root_cause);
     if (changed.has("status") || changed.has("outputs")) renderOutputs(this.outputs, t.status, t.outputs);
     if (changed.has("log_paths") || changed.has("files_url")) this.logs.setPaths(t.log_paths, t.files_url);
-    if (changed.has("created")) this._schedule(() => (this.pending.rebuild = true));
+    if (changed.has("created")) this._schedule(() => (this.pending.allMetrics = true)); // time axes start at `created`
     if (changed.has("status")) this._ticker(!FINAL.has(t.status));
   }
 
@@ -126,7 +126,13 @@ class RunView {
   }
 
   _loadHistory() {
-    this.buffers.loadHistory(this._get("history"));
+    const history = this._get("history");
+    const seq = history && typeof history === "object" ? history.seq : undefined;
+    const applied = this.buffers.seq;
+    // A snapshot no newer than what this view has applied brings nothing new (the final one,
+    // sent as a run ends, would only cost the reader their scroll position).
+    if (applied != null && typeof seq === "number" && seq <= applied) return;
+    this.buffers.loadHistory(history);
     this.syncSentAt = null;
     this._schedule(() => (this.pending.rebuild = true));
   }
@@ -161,7 +167,7 @@ class RunView {
   }
 
   _resetPending(rebuild) {
-    this.pending = { rebuild, lines: new Map(), partials: new Set(), metrics: new Set(), count: 0 };
+    this.pending = { rebuild, allMetrics: false, lines: new Map(), partials: new Set(), metrics: new Set(), count: 0 };
   }
 
   /** Record a change now, draw it at the next animation frame (at most one redraw per frame). */
@@ -178,14 +184,9 @@ class RunView {
         this.logs.rebuild();
         this.charts.update(null);
       } else {
-        const t0 = performance.now();
         this.logs.append(p.lines, p.partials);
-        const t1 = performance.now();
-        if (p.metrics.size) this.charts.update(p.metrics);
-        const t2 = performance.now();
-        void document.body.offsetHeight;
-        const t3 = performance.now();
-        (window.__prof ??= []).push([Math.round(t1 - t0), Math.round(t2 - t1), Math.round(t3 - t2), p.count]);
+        if (p.allMetrics) this.charts.update(null);
+        else if (p.metrics.size) this.charts.update(p.metrics);
       }
     });
   }
@@ -203,6 +204,7 @@ class RunView {
     if (this.frame != null) cancelAnimationFrame(this.frame);
     this.header.destroy();
     this.charts.destroy();
+    this.logs.destroy();
     this.root.remove();
     this.root = null;
   }

@@ -5,6 +5,15 @@ import { MAX_LINES } from "./buffers.js";
 import { escapeHtml, fmtCount, h, obj, sortRanks } from "./format.js";
 
 const ALL = "all";
+const NAV_KEYS = new Set(["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End", " "]);
+const UP_KEYS = new Set(["ArrowUp", "PageUp", "Home"]);
+/** Lines per chunk element of the pane. */
+const CHUNK = 200;
+
+/** The estimated height of a chunk of n lines until the browser has laid it out once. */
+function chunkSize(n) {
+  return `auto ${(n * 1.35).toFixed(2)}em`;
+}
 
 function weight(e) {
   return e.skip ? e.skip : 1;
@@ -13,7 +22,7 @@ function weight(e) {
 function entryHtml(e, r, all) {
   const prefix = all ? `<span class="mltrain-line-rank">[${escapeHtml(r)}]</span> ` : "";
   if (e.skip) {
-    return `<div class="mltrain-line mltrain-line-skip">${prefix}… ${fmtCount(e.skip)} lines skipped (printed faster than shown; the full log has them)</div>`;
+    return `<div class="mltrain-line-skip">${prefix}… ${fmtCount(e.skip)} lines skipped (printed faster than shown; the full log has them)</div>`;
   }
   if (e.h === undefined) e.h = ansiLine(e.t);
   return `<div class="mltrain-line">${prefix}${e.h}</div>`;
@@ -42,6 +51,7 @@ export class LogView {
     this.buffers = buffers;
     this.source = "0";
     this.weights = []; // weight of each line element in the pane, oldest first
+    this.chunks = []; // line count of each chunk element in the pane
     this.shownWeight = 0;
     this.stick = true;
     this.logPaths = {};
@@ -55,7 +65,7 @@ export class LogView {
     });
     this.pathBox = h("span", { class: "mltrain-logpath" });
     this.count = h("span", { class: "mltrain-log-count" });
-    const bar = h("div", { class: "mltrain-log-toolbar" }, this.select, this.count, this.pathBox);
+    const bar = h("div", { class: "mltrain-log-toolbar" }, h("span", { class: "mltrain-section-title" }, "Logs"), this.select, this.count, this.pathBox);
 
     this.note = h("div", { class: "mltrain-log-note", hidden: true });
     this.body = h("div", { class: "mltrain-log-body" });
@@ -78,11 +88,38 @@ export class LogView {
       this.stick = true;
       this._scroll();
     });
+    // Follow the end until the user scrolls up; follow again once they are back at the end.
+    this.userAt = -1e9;
+    const intent = () => (this.userAt = performance.now());
+    const unstick = () => {
+      if (this.pane.scrollHeight <= this.pane.clientHeight) return; // nothing to scroll
+      this.stick = false;
+      this.follow.hidden = false;
+    };
+    this.pane.addEventListener("wheel", (e) => {
+      intent();
+      if (e.deltaY < 0) unstick();
+    }, { passive: true });
+    this.pane.addEventListener("touchmove", intent, { passive: true });
+    this.pane.addEventListener("pointerdown", (e) => e.target === this.pane && intent()); // the scrollbar
+    this.pane.addEventListener("keydown", (e) => {
+      if (NAV_KEYS.has(e.key)) intent();
+      if (UP_KEYS.has(e.key)) unstick();
+    });
     this.pane.addEventListener("scroll", () => {
       const p = this.pane;
-      this.stick = p.scrollHeight - p.scrollTop - p.clientHeight < 8;
+      const now = performance.now();
+      const user = now - this.userAt < 1000;
+      if (user) this.userAt = now; // a drag of the scrollbar goes on
+      if (p.scrollHeight - p.scrollTop - p.clientHeight < 8) this.stick = true;
+      else if (user) this.stick = false;
       this.follow.hidden = this.stick;
     });
+    // Chunks laid out for the first time may change height after a scroll: stay at the end.
+    this.resizer = new ResizeObserver(() => {
+      if (this.stick) this.pane.scrollTop = this.pane.scrollHeight;
+    });
+    this.resizer.observe(this.body);
     this.root = h(
       "div",
       { class: "mltrain-section mltrain-logs" },
@@ -162,14 +199,14 @@ export class LogView {
     this._pathWithCopy("full log: ", String(path));
     if (this.filesUrl) {
       box.append(
-        " ",
         h("a", { href: this._url(this.source), target: "_blank", rel: "noopener", download: `rank-${this.source}.log`, class: "mltrain-link" }, "download"),
       );
     }
   }
 
   _pathWithCopy(label, path) {
-    const code = h("code", { class: "mltrain-path", title: path }, path);
+    // Long paths are cut at the start (the file name matters most); the bdi keeps the path's own order.
+    const code = h("code", { class: "mltrain-path mltrain-path-tail", title: path }, h("bdi", { dir: "ltr" }, path));
     const copy = h("button", { type: "button", class: "mltrain-linkbutton", title: "Copy the path" }, "copy");
     copy.addEventListener("click", async () => {
       let ok = false;
@@ -192,7 +229,7 @@ export class LogView {
       copy.textContent = ok ? "copied" : "selected";
       setTimeout(() => (copy.textContent = "copy"), 1500);
     });
-    this.pathBox.append(label, code, " ", copy);
+    this.pathBox.append(h("span", { class: "mltrain-logpath-label" }, label), code, copy);
   }
 
   _total() {
@@ -208,16 +245,10 @@ export class LogView {
     let pairs;
     if (all) pairs = mergeTail(this.buffers.logs, MAX_LINES);
     else pairs = (this.buffers.logs.get(this.source)?.entries ?? []).map((e) => [e, this.source]);
-    const parts = new Array(pairs.length);
-    this.weights = new Array(pairs.length);
+    this.weights = [];
     this.shownWeight = 0;
-    for (let i = 0; i < pairs.length; i++) {
-      const [e, r] = pairs[i];
-      parts[i] = entryHtml(e, r, all);
-      this.weights[i] = weight(e);
-      this.shownWeight += this.weights[i];
-    }
-    this.body.innerHTML = parts.join("");
+    this.chunks = [];
+    this.body.innerHTML = this._chunksHtml(this._lines(pairs, all));
     this._renderPartial();
     this._finish();
   }
@@ -243,25 +274,63 @@ export class LogView {
       return;
     }
     if (pairs.length > 0) {
-      let html = "";
-      for (const [e, r] of pairs) {
-        html += entryHtml(e, r, all);
-        const w = weight(e);
-        this.weights.push(w);
-        this.shownWeight += w;
+      const html = this._lines(pairs, all);
+      let i = 0;
+      const last = this.chunks.length - 1;
+      if (last >= 0 && this.chunks[last] < CHUNK) {
+        // Top up the last chunk first.
+        i = Math.min(CHUNK - this.chunks[last], html.length);
+        const chunk = this.body.lastElementChild;
+        chunk.insertAdjacentHTML("beforeend", html.slice(0, i).join(""));
+        this.chunks[last] += i;
+        chunk.style.containIntrinsicSize = chunkSize(this.chunks[last]);
       }
-      this.body.insertAdjacentHTML("beforeend", html);
-      const excess = this.weights.length - MAX_LINES;
-      if (excess > 0) {
-        const range = document.createRange();
-        range.setStartBefore(this.body.firstChild);
-        range.setEndAfter(this.body.children[excess - 1]);
-        range.deleteContents();
-        for (const w of this.weights.splice(0, excess)) this.shownWeight -= w;
+      if (i < html.length) this.body.insertAdjacentHTML("beforeend", this._chunksHtml(i ? html.slice(i) : html));
+      // Drop whole chunks from the top while over the limit (chunks make this one cheap removal each).
+      let over = this.weights.length - MAX_LINES;
+      let dropped = 0;
+      let height = 0;
+      while (over > 0 && this.chunks.length > 1) {
+        const n = this.chunks.shift();
+        const chunk = this.body.firstElementChild;
+        if (!this.stick) height += chunk.offsetHeight;
+        chunk.remove();
+        over -= n;
+        dropped += n;
       }
+      for (const w of this.weights.splice(0, dropped)) this.shownWeight -= w;
+      // Scrolled up: keep the same lines in view as the oldest ones go.
+      if (height) this.pane.scrollTop -= height;
     }
     if (partialChanged) this._renderPartial();
     this._finish();
+  }
+
+  /** Each entry's HTML; records its weight as shown. */
+  _lines(pairs, all) {
+    const out = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) {
+      const [e, r] = pairs[i];
+      out[i] = entryHtml(e, r, all);
+      const w = weight(e);
+      this.weights.push(w);
+      this.shownWeight += w;
+    }
+    return out;
+  }
+
+  /**
+   * Lines grouped in chunks of CHUNK: the browser skips layout and paint of
+   * chunks out of view (content-visibility), so a new batch costs only itself.
+   */
+  _chunksHtml(lines) {
+    let html = "";
+    for (let i = 0; i < lines.length; i += CHUNK) {
+      const part = lines.slice(i, i + CHUNK);
+      html += `<div class="mltrain-chunk" style="contain-intrinsic-size:${chunkSize(part.length)}">${part.join("")}</div>`;
+      this.chunks.push(part.length);
+    }
+    return html;
   }
 
   _renderPartial() {
@@ -269,11 +338,11 @@ export class LogView {
     if (this.source === ALL) {
       for (const r of sortRanks(this.buffers.logs.keys())) {
         const p = this.buffers.logs.get(r).partial;
-        if (p) html += `<div class="mltrain-line"><span class="mltrain-line-rank">[${escapeHtml(r)}]</span> ${ansiLine(p)}</div>`;
+        if (p) html += `<div class="mltrain-line-partial"><span class="mltrain-line-rank">[${escapeHtml(r)}]</span> ${ansiLine(p)}</div>`;
       }
     } else {
       const p = this.buffers.logs.get(this.source)?.partial;
-      if (p) html = `<div class="mltrain-line">${ansiLine(p)}</div>`;
+      if (p) html = `<div class="mltrain-line-partial">${ansiLine(p)}</div>`;
     }
     this.partial.innerHTML = html;
     this.partial.hidden = html === "";
@@ -287,6 +356,10 @@ export class LogView {
     this.empty.hidden = lines > 0 || !this.partial.hidden;
     this.count.textContent = lines ? `${fmtCount(this._total())} lines` : "";
     this._scroll();
+  }
+
+  destroy() {
+    this.resizer.disconnect();
   }
 
   _scroll() {

@@ -59,8 +59,11 @@ function send(method, params = {}, sessionId) {
 }
 
 const consoleErrors = [];
+let state;
 const timer = setTimeout(() => {
-  console.error("timed out");
+  console.log(`timed out in phase ${state?.phase}`);
+  for (const e of consoleErrors) console.log(e);
+  for (const e of state?.errors ?? []) console.log(e);
   browser.kill();
   process.exit(3);
 }, 120000);
@@ -97,7 +100,6 @@ try {
   await s("Emulation.setDeviceMetricsOverride", { width: Number(width), height: Number(height), deviceScaleFactor: 1, mobile: false });
   await s("Runtime.addBinding", { name: "__cdpShoot" });
   await s("Page.navigate", { url });
-  let state;
   for (;;) {
     await new Promise((r) => setTimeout(r, 200));
     const r = await s("Runtime.evaluate", { expression: "JSON.stringify(window.__harness ?? null)", returnByValue: true });
