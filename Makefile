@@ -27,11 +27,17 @@ $(STAMP): pyproject.toml | system
 horovod: $(STAMP)
 	bash scripts/build-horovod.sh $(abspath $(PY))
 
+# tests/server runs apart: pytest-jupyter's plugin has autouse fixtures that must not reach the other tests.
+# A JupyterServerAuthWarning (a handler without auth decorators) fails the build.
+SERVER_TESTS := -p pytest_jupyter.jupyter_server -p no:logging -W error::jupyter_server.utils.JupyterServerAuthWarning tests/server
+
 test: setup horovod
-	$(PY) -m pytest -ra tests
+	$(PY) -m pytest -ra tests --ignore=tests/server
+	$(PY) -m pytest -ra $(SERVER_TESTS)
 
 test-fast: setup
-	$(PY) -m pytest -ra -m "not slow" tests
+	$(PY) -m pytest -ra -m "not slow" tests --ignore=tests/server
+	$(PY) -m pytest -ra $(SERVER_TESTS)
 
 LAB_STAMP := $(VENV)/.lab-installed
 

@@ -44,3 +44,15 @@ def load_ipython_extension(ipython: Any) -> None:
     from jupyter_mltrain.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The server extension (``jupyter server extension list`` finds it here)."""
+    from jupyter_mltrain.server import _jupyter_server_extension_points as points
+
+    return points()
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (the side panel)."""
+    return [{"src": "labextension", "dest": "jupyter-mltrain"}]

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from jupyter_mltrain.config import Target, resolve_target
 from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunFailed, SnapshotError, SpecError
 from jupyter_mltrain.plan import make_plan
 from jupyter_mltrain.snapshot import ObjectStore, select_files, take_snapshot
-from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.spec import SECRET_PLACEHOLDER, RunSpec
 from jupyter_mltrain.procs import process_alive
 from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, write_json_atomic
 
@@ -318,6 +319,20 @@ class Run:
             return True
         self.store.get(self.id)  # a dead supervisor: the reader marks the run Lost
         return False
+
+    def rerun(self) -> tuple["Run", list[str]]:
+        """Submit this run again: the same code (its snapshot) and spec; return it and what could not be kept."""
+        spec = self.spec()
+        kept = {k: v for k, v in spec.environment.variables.items() if v != SECRET_PLACEHOLDER}
+        lost = sorted(set(spec.environment.variables) - set(kept))
+        notes = [f"secret variable {k} was not stored with the run: set it again for the rerun" for k in lost]
+        spec = spec.with_changes(
+            source=str(self.folder.path / "snapshot"),
+            environment=dataclasses.replace(spec.environment, variables=kept,
+                                            secret_names=spec.environment.secret_names - set(lost)),
+            origin={**spec.origin, "rerun_of": self.id},
+        )
+        return submit(spec, self.store), notes
 
     def widget(self) -> Any:
         """The live widget of this run (``display(run)`` shows it too)."""

@@ -158,6 +158,21 @@ def _record_to_row(record: RunRecord) -> tuple[Any, ...]:
     return tuple(json.dumps(data[c]) if c in _JSON_COLUMNS else data[c] for c in _COLUMNS)
 
 
+def _filters(experiment: str | None, status: str | None, query: str | None) -> tuple[str, list[Any]]:
+    where, args = [], []
+    if experiment is not None:
+        where.append("experiment = ?")
+        args.append(experiment)
+    if status is not None:
+        where.append("status = ?")
+        args.append(status)
+    if query:
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(name LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' OR experiment LIKE ? ESCAPE '\\')")
+        args += [like, like, like]
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON so that no reader sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -268,18 +283,11 @@ class Store:
         status: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        query: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally filtered."""
-        where, args = [], []
-        if experiment is not None:
-            where.append("experiment = ?")
-            args.append(experiment)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        """Runs, newest first, optionally filtered (``query``: a substring of the name, id or experiment)."""
+        where, args = _filters(experiment, status, query)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs" + where
         sql += " ORDER BY created DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
@@ -287,6 +295,12 @@ class Store:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [self._check_alive(_row_to_record(r)) for r in rows]
+
+    def count(self, experiment: str | None = None, status: str | None = None, query: str | None = None) -> int:
+        """How many runs ``list`` would give without a limit."""
+        where, args = _filters(experiment, status, query)
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM runs" + where, args).fetchone()[0])
 
     def _check_alive(self, record: RunRecord) -> RunRecord:
         if record.final:

@@ -1,0 +1,180 @@
+"""Websockets of ``/mltrain/api/``: one run's live stream, and the run list's changes.
+
+``runs/{id}/stream?logs=0:OFFSET,1:OFFSET&metrics=0:OFFSET`` sends, at most every
+``stream_interval`` seconds, what is new since the given byte offsets: status changes, log
+text and metric records, each with the offset to resume from, then ``{"type": "end"}`` once
+the run has ended and everything was sent. A client that reconnects with its last offsets
+misses nothing and gets nothing twice. ``runs/stream`` sends the newest runs, then every
+new or changed run.
+
+Both authenticate like the REST handlers (``read`` on ``mltrain``) and refuse cross-origin
+connections (jupyter_server's origin check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from jupyter_mltrain.api import Run
+from jupyter_mltrain.errors import RunNotFound
+from jupyter_mltrain.server.handlers import AUTH_RESOURCE
+from jupyter_mltrain.store import RunRecord
+
+LIST_SIZE = 200
+
+
+def parse_offsets(text: str | None, what: str) -> dict[int, int]:
+    """``"0:123,1:0"`` as ``{0: 123, 1: 0}``; a 400 naming the argument otherwise."""
+    out: dict[int, int] = {}
+    for item in (text or "").split(","):
+        if not item:
+            continue
+        rank, sep, offset = item.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            out[int(rank)] = int(offset)
+        except ValueError:
+            raise web.HTTPError(400, f"{what}: expected RANK:OFFSET,…, got {item!r}") from None
+        if out[int(rank)] < 0 or int(rank) < 0:
+            raise web.HTTPError(400, f"{what}: offsets and ranks are >= 0, got {item!r}")
+    return out
+
+
+class _Socket(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def app(self) -> Any:
+        return self.settings["mltrain_app"]
+
+    async def pre_get(self) -> None:
+        origin = self.request.headers.get("Origin") or self.request.headers.get("Sec-Websocket-Origin")
+        if origin and not self.check_origin(origin):  # before anything else, as tornado would
+            raise web.HTTPError(403, "cross-origin websocket refused")
+        authorized = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE))
+        if not authorized:
+            raise web.HTTPError(403, "not authorized to read runs")
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Send one JSON message; False once the socket is closed."""
+        try:
+            self.write_message(json.dumps(message, default=str))
+            return True
+        except WebSocketClosedError:
+            return False
+
+    async def blocking(self, func: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+    def on_close(self) -> None:
+        task = getattr(self, "_task", None)
+        if task is not None:
+            task.cancel()
+
+
+class RunStream(_Socket):
+    """Live status, logs and metrics of one run, resumable from byte offsets."""
+
+    @ws_authenticated
+    async def get(self, run_id: str) -> None:  # type: ignore[override]
+        await self.pre_get()
+        try:
+            self.run = Run(run_id, self.app.store)
+        except RunNotFound:
+            raise web.HTTPError(404, f"no run {run_id!r}") from None
+        self.log_offsets = parse_offsets(self.get_argument("logs", None), "logs")
+        self.metric_offsets = parse_offsets(self.get_argument("metrics", None), "metrics")
+        res = super().get(run_id)
+        if res is not None:
+            await res
+
+    def open(self, run_id: str) -> None:  # type: ignore[override]
+        super().open()
+        self._task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        last_status: tuple[Any, ...] | None = None
+        while True:
+            record: RunRecord = await self.blocking(lambda: self.run.record)
+            state = (record.status, record.ended, json.dumps(record.root_cause, sort_keys=True))
+            if state != last_status:
+                last_status = state
+                if not self.send({"type": "status", "run": record.to_dict()}):
+                    return
+            sent = await self._send_new(record.ranks)
+            if sent is None:
+                return
+            if record.final and not sent:
+                self.send({"type": "end"})
+                return
+            await asyncio.sleep(self.app.stream_interval)
+
+    async def _send_new(self, ranks: int) -> bool | None:
+        """Send what is new for every rank; whether anything was; None if the socket closed."""
+        folder = self.run.folder
+        chunk = self.app.log_chunk_bytes
+        sent = False
+        for rank in range(ranks):
+            start = self.log_offsets.get(rank, 0)
+            data, nxt = await self.blocking(folder.read_log, rank, start, chunk)
+            if data:
+                self.log_offsets[rank] = nxt
+                sent = True
+                if not self.send({"type": "logs", "rank": rank, "offset": start, "next": nxt,
+                                  "data": data.decode("utf-8", "replace")}):
+                    return None
+            start = self.metric_offsets.get(rank, 0)
+            records, nxt = await self.blocking(folder.read_metrics, rank, start, 4 * chunk)
+            if nxt != start:
+                self.metric_offsets[rank] = nxt
+                sent = True
+                if not self.send({"type": "metrics", "rank": rank, "offset": start, "next": nxt, "records": records}):
+                    return None
+        return sent
+
+
+class RunListStream(_Socket):
+    """The newest runs, then every run that is new or changed."""
+
+    @ws_authenticated
+    async def get(self) -> None:  # type: ignore[override]
+        await self.pre_get()
+        res = super().get()
+        if res is not None:
+            await res
+
+    def open(self) -> None:  # type: ignore[override]
+        super().open()
+        self._task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        known: dict[str, tuple[Any, ...]] = {}
+        first = True
+        while True:
+            records = await self.blocking(lambda: self.app.store.list(limit=LIST_SIZE))
+            changed = []
+            for record in records:
+                key = (record.status, record.ended, json.dumps(record.metrics, sort_keys=True))
+                if known.get(record.id) != key:
+                    known[record.id] = key
+                    changed.append(record)
+            if first:
+                if not self.send({"type": "runs", "runs": [r.to_dict() for r in records]}):
+                    return
+                first = False
+            else:
+                for record in reversed(changed):
+                    if not self.send({"type": "run", "run": record.to_dict()}):
+                        return
+            await asyncio.sleep(max(self.app.stream_interval, 0.5))
