@@ -21,6 +21,7 @@ import capture
 import launch
 import log_cost
 import resubmit
+import server
 import widget
 from _common import HERE, RESULTS, Row, render_table
 
@@ -30,6 +31,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("log capture", capture.run),
     ("re-submit", resubmit.run),
     ("notebook widget", widget.run),
+    ("server extension", server.run),
 ]
 
 
