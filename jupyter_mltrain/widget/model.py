@@ -81,6 +81,7 @@ class RunWidget(anywidget.AnyWidget):
         self._task: asyncio.Task[None] | None = None
         self._display: Any = None
         self.log_paths = {str(r): str(run.folder.log_path(r)) for r in range(record.ranks)}
+        self.files_url = f"mltrain/api/runs/{run.id}/files"  # the server extension's downloads
         self.on_msg(self._on_frontend_msg)
         self._set_traits(record)
 

@@ -137,6 +137,10 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
             assert page.locator("[data-testid=mltrain-log]").inner_text().count("step 39") == 1
             assert page.locator("[data-testid=mltrain-log] span[style*='color'], [data-testid=mltrain-log] [class*='ansi']").count() > 0
             assert "100%" in page.locator("[data-testid=mltrain-progress]").inner_text()
+            # the full log is a link to the server extension's download route, readable with the page's login
+            full_log = page.evaluate("async () => { const a = document.querySelector('a[download=\"rank-0.log\"]');"
+                                     " return a ? (await fetch(a.href)).text() : null; }")
+            assert full_log is not None and full_log.count("step 39") == 1
             # Notebook 7.6's own start-up code throws once ("reading 'schema'", in notebook_core.js), with or
             # without our widget; every other page error fails the test.
             errors = [e for e in errors if not (app == "notebook7" and "reading 'schema'" in e and "notebook_core" in e)]

@@ -165,10 +165,10 @@ export class LogView {
     this.rebuild();
   }
 
-  /** `log_paths` (rank -> path) and `files_url` (may be empty). */
+  /** `log_paths` (rank -> path) and `files_url` (may be empty; relative = under the Jupyter server's base URL). */
   setPaths(paths, filesUrl) {
     this.logPaths = obj(paths);
-    this.filesUrl = typeof filesUrl === "string" ? filesUrl.replace(/\/+$/, "") : "";
+    this.filesUrl = resolveServerUrl(typeof filesUrl === "string" ? filesUrl.replace(/\/+$/, "") : "");
     this._renderPath();
   }
 
@@ -365,5 +365,21 @@ export class LogView {
   _scroll() {
     if (this.stick) this.pane.scrollTop = this.pane.scrollHeight;
     this.follow.hidden = this.stick;
+  }
+}
+
+/**
+ * A server-relative URL ("mltrain/api/...") made absolute with the Jupyter server's base URL from the
+ * page config; "" where there is no Jupyter server (a saved notebook rendered elsewhere).
+ */
+function resolveServerUrl(url) {
+  if (!url || /^([a-z]+:)?\//i.test(url)) return url;
+  const node = document.getElementById("jupyter-config-data");
+  if (!node) return "";
+  try {
+    const base = JSON.parse(node.textContent || "{}").baseUrl || "/";
+    return base.replace(/\/*$/, "/") + url;
+  } catch {
+    return "";
   }
 }
