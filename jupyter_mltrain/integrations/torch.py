@@ -60,8 +60,13 @@ def setup_distributed(backend: str | None = None, timeout_s: float | None = None
 
 
 def cleanup() -> None:
-    """Leave the process group (if one was joined)."""
+    """Leave the process group (if one was joined), once every rank is done.
+
+    Without the barrier a fast rank can tear down gloo while a slow one still uses it, and
+    the slow one then dies at exit ("terminate called without an active exception").
+    """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -52,6 +52,7 @@ DDP_DIGITS = """
     print(f"rank {rank} done accuracy={acc:.3f}", flush=True)
     if rank == 0:
         (outputs_dir() / "model.pt").write_bytes(b"weights")
+    dist.barrier()
     dist.destroy_process_group()
 """
 
@@ -282,8 +283,8 @@ def test_concurrent_torch_runs_get_distinct_ports_and_both_complete(store, tmp_p
     script = """
         import os, torch.distributed as dist
         dist.init_process_group("gloo")
-        dist.barrier()
         print("port", os.environ["MASTER_PORT"], flush=True)
+        dist.barrier()
         dist.destroy_process_group()
     """
     runs = []

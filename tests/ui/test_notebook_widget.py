@@ -39,6 +39,13 @@ for step in range(40):
 """
 
 
+CANCEL_CELL = """%%train --np 2 --name to-cancel
+import time
+print("waiting", flush=True)
+time.sleep(120)
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,9 +64,10 @@ def lab(request, tmp_path: Path, home: Path):
     app_args, page_path = APPS[request.param]
     root = tmp_path / "lab"
     root.mkdir()
-    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(CELL)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "widget.ipynb")
+    for name, cell in (("widget.ipynb", CELL), ("cancel.ipynb", CANCEL_CELL)):
+        nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(cell)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / name)
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
@@ -90,6 +98,15 @@ def lab(request, tmp_path: Path, home: Path):
         log.close()
 
 
+def _open_and_run_all(page, page_url: str) -> None:
+    page.goto(page_url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 def _chart_points(page) -> int:
     return page.evaluate(
         "() => [...document.querySelectorAll('[data-testid=mltrain-chart]')]"
@@ -114,12 +131,7 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
-            page.goto(page_url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            _open_and_run_all(page, page_url)
             status = page.locator("[data-testid=mltrain-status]")
             expect(status).to_have_text(re.compile("Running"), timeout=90_000)
             page.wait_for_function("() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0",
@@ -147,3 +159,36 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
             assert not errors, errors
         finally:
             browser.close()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("lab", ["jupyterlab"], indirect=True)  # the same widget code in both apps: once is enough
+def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from helpers import assert_no_process_left
+    from jupyter_mltrain.store import Store
+
+    _app, page_url = lab
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            _open_and_run_all(page, page_url.replace("widget.ipynb", "cancel.ipynb"))
+            status = page.locator("[data-testid=mltrain-status]")
+            expect(status).to_have_text(re.compile("Running"), timeout=90_000)
+            page.wait_for_function("() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0",
+                                   timeout=30_000)
+            page.locator("[data-testid=mltrain-cancel]").click()
+            page.locator("[data-testid=mltrain-cancel-no]").click()  # asked, and declined: nothing happens
+            page.wait_for_timeout(1000)
+            expect(status).to_have_text(re.compile("Running"))
+            page.locator("[data-testid=mltrain-cancel]").click()
+            page.locator("[data-testid=mltrain-cancel-yes]").click()
+            expect(status).to_have_text(re.compile("Canceled"), timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "widget-canceled.png"), full_page=True)
+        finally:
+            browser.close()
+    record = Store().list()[0]
+    assert record.status == "Canceled" and "widget" in record.root_cause["message"]
+    assert_no_process_left(record.id)
