@@ -20,7 +20,17 @@ import sys
 import time
 from pathlib import Path
 
-from _common import Row, finish, median, ms, note, print_rows, scratch, wait_for_line, write_source
+from _common import (
+    Row,
+    finish,
+    median,
+    ms,
+    note,
+    print_rows,
+    scratch,
+    wait_for_line,
+    write_source,
+)
 
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.spec import Distribution, RunSpec

@@ -13,25 +13,39 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, TextIO
 
 from jupyter_mltrain.config import Target, resolve_target
-from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunFailed, SnapshotError, SpecError
+from jupyter_mltrain.errors import (
+    LaunchWarning,
+    MLTrainError,
+    RunFailed,
+    SnapshotError,
+    SpecError,
+)
 from jupyter_mltrain.plan import make_plan
+from jupyter_mltrain.procs import process_alive
 from jupyter_mltrain.snapshot import ObjectStore, select_files, take_snapshot
 from jupyter_mltrain.spec import SECRET_PLACEHOLDER, RunSpec
-from jupyter_mltrain.procs import process_alive
-from jupyter_mltrain.store import RunFolder, RunRecord, Status, Store, new_run_id, write_json_atomic
+from jupyter_mltrain.store import (
+    RunFolder,
+    RunRecord,
+    Status,
+    Store,
+    new_run_id,
+    write_json_atomic,
+)
 
 
 def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
@@ -56,7 +70,7 @@ def _generated_ignore(files: Mapping[str, bytes]) -> tuple[str, ...]:
     return tuple("/" + rel for rel in files)
 
 
-def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, bytes] | None = None) -> "Run":
+def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, bytes] | None = None) -> Run:
     """Package ``spec``'s code into a new run and start its supervisor; return the Run.
 
     ``files`` are generated files (e.g. the script made from a notebook cell) added to the
@@ -219,7 +233,7 @@ class Run:
         self.store.get(run_id)  # raises RunNotFound for an unknown id
 
     @classmethod
-    def get(cls, run_id: str, store: Store | None = None) -> "Run":
+    def get(cls, run_id: str, store: Store | None = None) -> Run:
         """The run with id ``run_id``."""
         return cls(run_id, store)
 
@@ -320,7 +334,7 @@ class Run:
         self.store.get(self.id)  # a dead supervisor: the reader marks the run Lost
         return False
 
-    def rerun(self) -> tuple["Run", list[str]]:
+    def rerun(self) -> tuple[Run, list[str]]:
         """Submit this run again: the same code (its snapshot) and spec; return it and what could not be kept."""
         spec = self.spec()
         kept = {k: v for k, v in spec.environment.variables.items() if v != SECRET_PLACEHOLDER}

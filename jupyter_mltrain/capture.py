@@ -30,8 +30,9 @@ import sys
 import textwrap
 import time
 import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from jupyter_mltrain.errors import MLTrainError
 
@@ -347,14 +348,17 @@ def _code_objects(cls: type) -> list[types.CodeType]:
     return out
 
 
+def _parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
 def _find_def(filename: str, name: str, line: int | None, node_type: type) -> str | None:
     lines = linecache.getlines(filename)
-    if not lines:
-        return None
-    text = "".join(lines)
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = _parse("".join(lines)) if lines else None
+    if tree is None:
         return None
     found = None
     for node in tree.body:
@@ -383,9 +387,8 @@ def _lambda_source(func: types.FunctionType) -> str | None:
     except (OSError, TypeError):
         return None
     text = "".join(lines)
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = _parse(text)
+    if tree is None:
         return None
     lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == func.__code__.co_firstlineno]
     if len(lambdas) != 1:

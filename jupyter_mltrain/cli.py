@@ -21,8 +21,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jupyter_mltrain.errors import MLTrainError, RunFailed
 from jupyter_mltrain.options import add_run_options, spec_from_options

@@ -33,7 +33,7 @@ class Source(Protocol):
 
     def fileno(self) -> int: ...
 
-    def on_readable(self) -> tuple[list[Frame], list["Source"], bool]:
+    def on_readable(self) -> tuple[list[Frame], list[Source], bool]:
         """Return (frames, new sources, closed)."""
         ...
 

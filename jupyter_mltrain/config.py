@@ -17,10 +17,11 @@ Files, later ones adding to and overriding earlier ones, target by target:
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from jupyter_mltrain.errors import TargetError
 

@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from jupyter_mltrain.protocol import Kind, encode, encode_json
 

@@ -17,8 +17,9 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 FLUSH_INTERVAL_S = 0.1
 

@@ -25,9 +25,10 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from jupyter_mltrain.errors import RunNotFound
 from jupyter_mltrain.procs import process_alive

@@ -36,7 +36,13 @@ from jupyter_mltrain.plan import LaunchPlan, make_plan
 from jupyter_mltrain.procs import kill_run_processes
 from jupyter_mltrain.protocol import Frame, Kind
 from jupyter_mltrain.spec import RunSpec
-from jupyter_mltrain.store import HEARTBEAT_S, Status, Store, parse_metric_lines, write_json_atomic
+from jupyter_mltrain.store import (
+    HEARTBEAT_S,
+    Status,
+    Store,
+    parse_metric_lines,
+    write_json_atomic,
+)
 
 STDERR_TAIL_BYTES = 64 * 1024
 SUMMARY_INTERVAL_S = 1.0
@@ -78,10 +84,8 @@ class MetricSummary:
                                    "step": rec.get("step"), "rank": rank}
                 continue
             entry["count"] += 1
-            if value < entry["min"]:
-                entry["min"] = value
-            if value > entry["max"]:
-                entry["max"] = value
+            entry["min"] = min(entry["min"], value)
+            entry["max"] = max(entry["max"], value)
             if rank <= entry["rank"]:
                 entry["last"], entry["step"], entry["rank"] = value, rec.get("step"), rank
         self.dirty = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def project(tmp_path: Path) -> Path:
     return path
 
 
-from helpers import assert_no_process_left, processes_of_run, wait_for  # noqa: E402,F401  (tests import them from here)
+from helpers import assert_no_process_left, processes_of_run, wait_for  # noqa: F401  (tests import them from here)
 
 os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
 os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")

@@ -18,8 +18,9 @@ module imports TensorFlow; only training code should import it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from jupyter_mltrain import runtime
 

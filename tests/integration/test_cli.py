@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_no_process_left, wait_for
 
 MLTRAIN = [sys.executable, "-m", "jupyter_mltrain.cli"]

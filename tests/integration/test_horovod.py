@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import submit
@@ -85,8 +84,8 @@ def test_horovod_ranks_end_with_identical_parameters(store: Store, project: Path
     for rank in range(2):
         log = run.logs(rank)
         assert f"HVD rank={rank} size=2" in log, log[-3000:]
-        assert re.search(rf"^DIST rank={rank} world=2 device=cpu sum=2$", log, re.M), log[-3000:]
-        match = re.search(rf"^PARAMS rank={rank} sha256=([0-9a-f]{{64}})$", log, re.M)
+        assert re.search(rf"^DIST rank={rank} world=2 device=cpu sum=2$", log, re.MULTILINE), log[-3000:]
+        match = re.search(rf"^PARAMS rank={rank} sha256=([0-9a-f]{{64}})$", log, re.MULTILINE)
         assert match, log[-3000:]
         digests.append(match.group(1))
     assert digests[0] == digests[1]

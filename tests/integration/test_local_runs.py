@@ -11,8 +11,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_no_process_left, processes_of_run, wait_for
+
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.errors import RunFailed
 from jupyter_mltrain.spec import Distribution, Environment, RunSpec

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import assert_no_process_left
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from conftest import assert_no_process_left
 from jupyter_mltrain.api import Run
 from jupyter_mltrain.errors import RunFailed
 from jupyter_mltrain.store import Store

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from conftest import assert_no_process_left
+
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.spec import Environment, RunSpec
 from jupyter_mltrain.store import Store

@@ -8,7 +8,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import Run, submit
@@ -136,7 +135,7 @@ def test_multi_worker_mirrored_fit_logs_every_epoch_from_both_workers(store: Sto
         log = run.logs(rank)
         assert "KERAS tf_keras" in log, log[-3000:]  # TF_USE_LEGACY_KERAS=1 from the plan: the callback is tf-keras's
         assert "REPLICAS 2" in log, log[-3000:]
-        match = re.search(r"^TF_CONFIG (.*)$", log, re.M)
+        match = re.search(r"^TF_CONFIG (.*)$", log, re.MULTILINE)
         assert match, log[-3000:]
         configs.append(json.loads(match.group(1)))
     for rank, config in enumerate(configs):
@@ -172,7 +171,7 @@ def test_parameter_server_fit_completes_when_the_chief_exits(store: Store, proje
     assert record.exit_codes[0] == 0
     assert record.root_cause is None
 
-    tasks = [re.search(r"^TASK (\w+) (\d+)$", run.logs(rank), re.M) for rank in range(4)]
+    tasks = [re.search(r"^TASK (\w+) (\d+)$", run.logs(rank), re.MULTILINE) for rank in range(4)]
     assert [m.groups() if m else None for m in tasks] == [("chief", "0"), ("worker", "0"), ("worker", "1"), ("ps", "0")]
 
     loss = metric_values(run, "loss", 0)
@@ -191,7 +190,7 @@ def test_callback_works_with_keras_3_when_legacy_keras_is_turned_off(store: Stor
     run = submit(spec, store)
     record = run.wait(timeout=150)
     assert record.status == "Completed"
-    assert re.search(r"^KERAS keras\.", run.logs(0), re.M), run.logs(0)[-3000:]  # Keras 3, not tf_keras
+    assert re.search(r"^KERAS keras\.", run.logs(0), re.MULTILINE), run.logs(0)[-3000:]  # Keras 3, not tf_keras
     assert sorted(metric_values(run, "loss", 0)) == [0, 1]
     assert sorted(metric_values(run, "val_loss", 0)) == [0, 1]
     # 192 training samples / 32 = 6 batches per epoch: batch metrics every 3 batches.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from jupyter_server.auth.authorizer import Authorizer
-from tornado.httpclient import HTTPClientError
-
 from test_security import ROUTES, SOCKETS
+from tornado.httpclient import HTTPClientError
 
 
 class DenyMLTrain(Authorizer):

@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
-
 from helpers import assert_no_process_left
+from nbformat.v4 import new_code_cell, new_notebook
 from serverutil import first_log_line, wait_final
 
 SCRIPT = ("import sys, jupyter_mltrain as mt\nfor i in range(5):\n    print('line', i, 'rank', mt.rank())\n"

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from serverutil import wait_final
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
-
-from serverutil import wait_final
 
 RUN = "20990101-000000-abcdef"
 ROUTES = [

@@ -164,9 +164,9 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("lab", ["jupyterlab"], indirect=True)  # the same widget code in both apps: once is enough
 def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
+    from helpers import assert_no_process_left
     from playwright.sync_api import expect, sync_playwright
 
-    from helpers import assert_no_process_left
     from jupyter_mltrain.store import Store
 
     _app, page_url = lab
