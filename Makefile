@@ -5,24 +5,41 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup system horovod test test-fast lab bench clean
 
+JUPYTER := $(abspath $(VENV))/bin/jupyter
 WIDGET_JS := jupyter_mltrain/widget/static/widget.js
 WIDGET_SRC := $(wildcard jupyter_mltrain/widget/js/*.js jupyter_mltrain/widget/js/*.css)
+LABEXT := jupyter_mltrain/labextension/package.json
+LABEXT_DEPS := labextension/node_modules/.package-lock.json
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json labextension/tsconfig.json
 
-setup: $(STAMP) $(WIDGET_JS)
-
-# The notebook widget's JavaScript: bundled from npm packages (uPlot, ansi_up) with esbuild.
-$(WIDGET_JS): package.json package-lock.json $(WIDGET_SRC)
-	npm ci --no-audit --no-fund
-	npm run build:widget
+setup: $(STAMP) $(WIDGET_JS) $(LABEXT)
 
 system:
 	bash scripts/setup-system.sh
 
-$(STAMP): pyproject.toml | system
+# Order matters: the lab extension's build needs jupyterlab, and the package's install needs the built
+# front-ends (the wheel's shared-data); then the extension is linked into the venv, so rebuilds show on reload.
+$(STAMP): pyproject.toml package-lock.json labextension/package-lock.json | system
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q 'jupyterlab>=4.4,<5'
+	npm ci --no-audit --no-fund
+	JUPYTER=$(JUPYTER) npm run build
 	$(PY) -m pip install -e '.[test]'
+	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-mltrain  # the install's copy: a link follows rebuilds
+	ln -s $(abspath jupyter_mltrain/labextension) $(VENV)/share/jupyter/labextensions/jupyter-mltrain
 	touch $(STAMP)
+
+# The notebook widget's JavaScript: bundled from npm packages (uPlot, ansi_up) with esbuild.
+$(WIDGET_JS): $(WIDGET_SRC) | $(STAMP)
+	npm run build:widget
+
+# The JupyterLab side panel (TypeScript, labextension/) as a prebuilt extension in jupyter_mltrain/labextension/.
+$(LABEXT_DEPS): labextension/package.json labextension/package-lock.json
+	cd labextension && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+$(LABEXT): $(LABEXT_SRC) $(LABEXT_DEPS) | $(STAMP)
+	cd labextension && JUPYTER=$(JUPYTER) npm run build
 
 horovod: $(STAMP)
 	bash scripts/build-horovod.sh $(abspath $(PY))
@@ -32,12 +49,15 @@ horovod: $(STAMP)
 SERVER_TESTS := -p pytest_jupyter.jupyter_server -p no:logging -W error::jupyter_server.utils.JupyterServerAuthWarning tests/server
 
 test: setup horovod
-	$(PY) -m pytest -ra tests --ignore=tests/server
+	cd labextension && npm test
 	$(PY) -m pytest -ra $(SERVER_TESTS)
+	cd labextension && PATH=$(abspath $(VENV))/bin:$$PATH npm run ui-test
+	$(PY) -m pytest -ra tests --ignore=tests/server
 
 test-fast: setup
-	$(PY) -m pytest -ra -m "not slow" tests --ignore=tests/server
+	cd labextension && npm test
 	$(PY) -m pytest -ra $(SERVER_TESTS)
+	$(PY) -m pytest -ra -m "not slow" tests --ignore=tests/server
 
 LAB_STAMP := $(VENV)/.lab-installed
 
@@ -45,11 +65,12 @@ $(LAB_STAMP): $(STAMP)
 	$(PY) -m pip install -e '.[test,lab]'
 	touch $(LAB_STAMP)
 
-lab: $(LAB_STAMP) horovod
+lab: setup $(LAB_STAMP) horovod
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info node_modules jupyter_mltrain/widget/static
+	rm -rf $(VENV) build dist *.egg-info node_modules labextension/node_modules labextension/lib \
+	  jupyter_mltrain/widget/static jupyter_mltrain/labextension

@@ -263,14 +263,24 @@ class LogsHandler(MLTrainHandler):
 
 
 class MetricsHandler(MLTrainHandler):
-    """``GET runs/{id}/metrics``: every value of every rank."""
+    """``GET runs/{id}/metrics``: every value of every rank; with ``?rank=&offset=``, one rank's
+    records from a byte offset and the offset to continue from (``next``)."""
 
     @web.authenticated
     @authorized("read")
     async def get(self, run_id: str) -> None:
         run = self.run_of(run_id)
-        metrics = await self.blocking(run.metrics)
-        self.reply({"metrics": [{k: m.get(k) for k in ("rank", "name", "value", "step", "time")} for m in metrics]})
+        if self.get_argument("rank", None) is None:
+            metrics = await self.blocking(run.metrics)
+            self.reply({"metrics": [{k: m.get(k) for k in ("rank", "name", "value", "step", "time")} for m in metrics]})
+            return
+        rank = self.int_arg("rank", 0, 0, max(0, run.record.ranks - 1))
+        offset = self.int_arg("offset", 0)
+        chunk = 4 * self.settings["mltrain_app"].log_chunk_bytes
+        records, nxt = await self.blocking(run.folder.read_metrics, rank, offset, chunk)
+        for rec in records:
+            rec["rank"] = rank
+        self.reply({"rank": rank, "offset": offset, "next": nxt, "metrics": records})
 
 
 _LISTED = ("outputs", "logs")

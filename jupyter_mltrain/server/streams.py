@@ -31,6 +31,7 @@ from jupyter_mltrain.server.handlers import AUTH_RESOURCE
 from jupyter_mltrain.store import RunRecord
 
 LIST_SIZE = 200
+TICK_BYTES = 8 * 1024 * 1024  # at most this much log per client per tick when catching up
 
 
 def parse_offsets(text: str | None, what: str) -> dict[int, int]:
@@ -112,7 +113,13 @@ class RunStream(_Socket):
                 last_status = state
                 if not self.send({"type": "status", "run": record.to_dict()}):
                     return
-            sent = await self._send_new(record.ranks)
+            sent, more = await self._send_new(record.ranks)
+            budget = TICK_BYTES
+            while more and budget > 0 and sent is not None:  # catching up on a long log: keep going this tick
+                await asyncio.sleep(0)
+                budget -= self.app.log_chunk_bytes
+                more_sent, more = await self._send_new(record.ranks)
+                sent = None if more_sent is None else (sent or more_sent)
             if sent is None:
                 return
             if record.final and not sent:
@@ -120,28 +127,31 @@ class RunStream(_Socket):
                 return
             await asyncio.sleep(self.app.stream_interval)
 
-    async def _send_new(self, ranks: int) -> bool | None:
-        """Send what is new for every rank; whether anything was; None if the socket closed."""
+    async def _send_new(self, ranks: int) -> tuple[bool | None, bool]:
+        """Send what is new for every rank: (whether anything was, or None if the socket closed;
+        whether a read was cut at the chunk size, i.e. more is waiting)."""
         folder = self.run.folder
         chunk = self.app.log_chunk_bytes
-        sent = False
+        sent = more = False
         for rank in range(ranks):
             start = self.log_offsets.get(rank, 0)
             data, nxt = await self.blocking(folder.read_log, rank, start, chunk)
             if data:
                 self.log_offsets[rank] = nxt
                 sent = True
+                more = more or len(data) >= chunk - 65536
                 if not self.send({"type": "logs", "rank": rank, "offset": start, "next": nxt,
                                   "data": data.decode("utf-8", "replace")}):
-                    return None
+                    return None, False
             start = self.metric_offsets.get(rank, 0)
             records, nxt = await self.blocking(folder.read_metrics, rank, start, 4 * chunk)
             if nxt != start:
                 self.metric_offsets[rank] = nxt
                 sent = True
+                more = more or nxt - start >= 4 * chunk - 65536
                 if not self.send({"type": "metrics", "rank": rank, "offset": start, "next": nxt, "records": records}):
-                    return None
-        return sent
+                    return None, False
+        return sent, more
 
 
 class RunListStream(_Socket):

@@ -36,6 +36,10 @@ async def test_submit_a_script_then_read_it_back(api, jp_root_dir: Path) -> None
     assert body["data"] == ""
     code, body = await api("GET", "runs", run_id, "metrics")
     assert len([m for m in body["metrics"] if m["name"] == "loss"]) == 10
+    code, page = await api("GET", "runs", run_id, "metrics", params={"rank": "1", "offset": "0"})
+    assert [m["value"] for m in page["metrics"] if m.get("name") == "loss"] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    code, rest = await api("GET", "runs", run_id, "metrics", params={"rank": "1", "offset": str(page["next"])})
+    assert rest["metrics"] == [] and rest["next"] == page["next"]
     code, body = await api("GET", "runs", run_id, "files")
     paths = {f["path"]: f["size"] for f in body["files"]}
     assert paths["outputs/model.txt"] == 7 and "logs/rank-0.log" in paths
