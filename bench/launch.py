@@ -71,7 +71,8 @@ def _bare(cmd: list[str], cwd: Path) -> float:
     first = time.perf_counter() - t0
     proc.stdout.read()
     code = proc.wait()
-    if code != 0 or line.strip() != b"x":
+    # the bare launchers merge both ranks' stdout, so the first line can be "xx" (two lines interleaved)
+    if code != 0 or not line.strip() or line.strip() != b"x" * len(line.strip()):
         raise RuntimeError(f"{cmd[0]} exited {code}, first line {line!r}")
     return first
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -78,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--to", required=True, help="destination folder")
 
-    p = sub.add_parser("targets", help="configured compute targets")
+    p = sub.add_parser("targets", help="configured compute targets; `targets check NAME` reaches each host")
+    p.add_argument("action", nargs="?", choices=["check"], help="check: per host reachable, python, mpirun, slots, GPUs")
+    p.add_argument("target", nargs="?", help="the target to check")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -122,6 +125,38 @@ def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
     return ""
 
 
+def _check_target(args: argparse.Namespace) -> int:
+    """``mltrain targets check NAME``: exit 0 when every host is reachable and ready."""
+    from jupyter_mltrain.config import resolve_target
+
+    if not args.target:
+        raise MLTrainError("targets check: which target? (`mltrain targets` lists them)")
+    target = resolve_target(args.target)
+    if target.kind == "local":
+        import platform
+
+        from jupyter_mltrain.gpus import detect_gpus
+
+        rows = [{"host": "local", "reachable": True, "slots": os.cpu_count(), "python": platform.python_version(),
+                 "mpirun": shutil.which(target.get("mpirun", "mpirun")), "cpus": os.cpu_count(),
+                 "gpus": [g.index for g in detect_gpus()], "message": "ok"}]
+    elif target.kind == "ssh":
+        from jupyter_mltrain.ssh import SSHTarget, check_target
+
+        rows = [h.to_dict() for h in check_target(SSHTarget.from_target(target))]
+    else:
+        raise MLTrainError(f"targets check: no check for {target.kind} targets in this version")
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        _print_table([[str(r["host"]), "yes" if r["reachable"] else "NO", str(r.get("python") or "-"),
+                       str(r.get("mpirun") or "-"), str(r.get("slots")), str(r.get("cpus") or "-"),
+                       str(len(r.get("gpus") or [])), str(r.get("message") or "")] for r in rows],
+                     ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS", "MESSAGE"])
+    ready = all(r["reachable"] and r.get("message") == "ok" for r in rows)
+    return EXIT_OK if ready else EXIT_RUN_FAILED
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed ``mltrain`` command; return its exit code."""
     from jupyter_mltrain.api import Run, preflight, submit
@@ -162,6 +197,8 @@ def run_command(args: argparse.Namespace) -> int:
                 ["ID", "EXPERIMENT", "NAME", "STATUS", "TARGET", "MODE", "RANKS", "CREATED", "DURATION", "METRIC"],
             )
         return EXIT_OK
+    if args.command == "targets" and args.action == "check":
+        return _check_target(args)
     if args.command == "targets":
         from jupyter_mltrain.config import load_targets
 

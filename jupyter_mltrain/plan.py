@@ -117,6 +117,15 @@ def launcher_name(target: Target, mode: str) -> str:
     return target.kind
 
 
+def launcher_installed(name: str) -> bool:
+    """Whether a launcher called ``name`` exists (built in, or an entry point), without importing it."""
+    if name in ("local", "mpi"):
+        return True
+    from importlib.metadata import entry_points
+
+    return any(ep.name == name for ep in entry_points(group="jupyter_mltrain.launchers"))
+
+
 def tf_config(cluster: dict[str, list[str]], task_type: str, index: int) -> str:
     """One TF_CONFIG value."""
     return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
@@ -129,6 +138,12 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     world = spec.world_size
     python = spec.environment.python or target.get("python") or sys.executable
     launcher = launcher_name(target, mode)
+    if check and not launcher_installed(launcher):
+        raise LaunchError(
+            f"target {target.name!r} ({target.kind}) needs the {launcher!r} launcher, which is not installed "
+            f"(entry point group 'jupyter_mltrain.launchers'); nothing was launched"
+            + (f". `mltrain targets check {target.name}` reaches its hosts." if target.kind == "ssh" else "")
+        )
     warnings: list[str] = []
     env: dict[str, str] = {
         "MLTRAIN_RUN_ID": run_id,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs (Debian): OpenMPI for mpi/horovod modes,
-# Node.js/npm to build the widget, Chromium for the browser tests.
+# Node.js/npm to build the widget, Chromium for the browser tests, OpenSSH for ssh targets
+# (the tests run their own sshd on loopback addresses).
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 need=()
@@ -10,6 +11,8 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+test -x /usr/sbin/sshd || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update

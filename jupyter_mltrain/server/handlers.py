@@ -353,6 +353,14 @@ class TargetsHandler(MLTrainHandler):
                 if target.kind == "local":
                     health = {"reachable": True, "slots": os.cpu_count() or 1,
                               "gpus": [dataclasses.asdict(g) for g in detect_gpus()], "message": "this machine"}
+                elif target.kind == "ssh":
+                    from jupyter_mltrain.ssh import SSHTarget, check_target
+
+                    hosts = check_target(SSHTarget.from_target(target))
+                    problems = [f"{h.host}: {h.message}" for h in hosts if not h.reachable or h.message != "ok"]
+                    health = {"reachable": all(h.reachable for h in hosts), "slots": sum(h.slots for h in hosts),
+                              "gpus": [g for h in hosts for g in (h.gpus or [])], "message": "; ".join(problems) or "ok",
+                              "hosts": [h.to_dict() for h in hosts]}
                 else:
                     health = {"reachable": None, "slots": None, "gpus": [],
                               "message": f"no health check for {target.kind} targets in this version"}

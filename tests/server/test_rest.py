@@ -137,9 +137,10 @@ async def test_file_downloads_cannot_leave_the_run_folder(api, jp_root_dir: Path
 
 
 async def test_targets_lists_local_with_its_health(api, jp_root_dir: Path) -> None:
-    (jp_root_dir / "mltrain.toml").write_text('[targets.big]\nkind = "ssh"\nhosts = ["a:2"]\n')
+    (jp_root_dir / "mltrain.toml").write_text('[targets.big]\nkind = "ssh"\nhosts = ["127.0.0.5:2"]\nport = 2299\n')
     code, body = await api("GET", "targets")
     assert code == 200
     by_name = {t["name"]: t for t in body["targets"]}
     assert by_name["local"]["health"]["reachable"] is True and by_name["local"]["health"]["slots"] == os.cpu_count()
-    assert by_name["big"]["kind"] == "ssh"
+    assert by_name["big"]["kind"] == "ssh" and by_name["big"]["health"]["reachable"] is False
+    assert by_name["big"]["health"]["message"] == "127.0.0.5: connection refused"

@@ -1,0 +1,81 @@
+"""`mltrain targets check` against a real sshd: per-host facts, unreachable hosts and wrong host keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jupyter_mltrain.config import parse_targets
+from jupyter_mltrain.ssh import SSHTarget, check_target
+
+MLTRAIN = [sys.executable, "-m", "jupyter_mltrain.cli"]
+
+
+def target(sshd, tmp_path: Path, **kw) -> SSHTarget:
+    return SSHTarget.from_target(parse_targets(sshd.target_toml(**kw), "test")["cluster"])
+
+
+def test_check_reports_each_host(sshd, tmp_path: Path) -> None:
+    (tmp_path / "mltrain.toml").write_text(sshd.target_toml())
+    out = subprocess.run([*MLTRAIN, "targets", "check", "cluster", "--json"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, MLTRAIN_CONFIG=""))
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["host"] for r in rows] == ["127.0.0.2", "127.0.0.3"]
+    for row in rows:
+        assert row["reachable"] and row["message"] == "ok" and row["slots"] == 2
+        assert row["python"].count(".") == 2 and row["mpirun"].endswith("mpirun") and row["cpus"] >= 1
+    table = subprocess.run([*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    assert table.stdout.splitlines()[0].split() == ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS",
+                                                    "MESSAGE"]
+
+
+def test_an_unreachable_host_is_named_within_ten_seconds(sshd, tmp_path: Path) -> None:
+    cluster = target(sshd, tmp_path, hosts=("127.0.0.2", "127.0.0.5"))  # nothing listens on .5
+    start = time.monotonic()
+    rows = {h.host: h for h in check_target(cluster)}
+    assert time.monotonic() - start <= 10
+    assert rows["127.0.0.2"].reachable and not rows["127.0.0.5"].reachable
+    assert rows["127.0.0.5"].message == "connection refused"
+    (tmp_path / "mltrain.toml").write_text(sshd.target_toml(hosts=("127.0.0.5",)))
+    out = subprocess.run([*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 1 and "127.0.0.5" in out.stdout and "connection refused" in out.stdout
+
+
+def test_a_wrong_host_key_is_refused(sshd, tmp_path: Path) -> None:
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    forged = tmp_path / "known_hosts"
+    forged.write_text(f"[127.0.0.2]:{sshd.port} {' '.join(other.with_suffix('.pub').read_text().split()[:2])}\n")
+    toml = sshd.target_toml(hosts=("127.0.0.2",)).replace(str(sshd.known_hosts), str(forged))
+    cluster = SSHTarget.from_target(parse_targets(toml, "test")["cluster"])
+    (row,) = check_target(cluster)
+    assert not row.reachable and "host key verification failed" in row.message
+
+
+def test_bad_host_lists_are_refused_naming_the_target() -> None:
+    import pytest
+
+    from jupyter_mltrain.errors import TargetError
+
+    for hosts, message in (('["a:0"]', "at least 1 slot"), ('["a:x"]', "bad slot count"), ("[]", "empty"),
+                           ('["a:1", "a:2"]', "listed twice"), ('["-oProxyCommand=x:1"]', "bad host")):
+        with pytest.raises(TargetError, match=message):
+            SSHTarget.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])
+
+
+def test_submitting_to_an_ssh_target_without_its_launcher_launches_nothing(sshd, tmp_path: Path, home: Path) -> None:
+    (tmp_path / "mltrain.toml").write_text(sshd.target_toml())
+    (tmp_path / "t.py").write_text("print(1)\n")
+    out = subprocess.run([*MLTRAIN, "submit", "--target", "cluster", "t.py"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "needs the 'ssh' launcher" in out.stderr and "nothing was launched" in out.stderr
+    from jupyter_mltrain.store import Store
+
+    assert Store(home).list() == []
