@@ -46,6 +46,17 @@ time.sleep(120)
 """
 
 
+FLOOD_CELL = """%%train --name flood
+import sys, time
+end = time.time() + 6
+i = 0
+while time.time() < end:
+    sys.stdout.write("".join(f"line {i + k} \\x1b[33mflood\\x1b[0m\\n" for k in range(1000)))
+    i += 1000
+print("total", i, flush=True)
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,7 +75,7 @@ def lab(request, tmp_path: Path, home: Path):
     app_args, page_path = APPS[request.param]
     root = tmp_path / "lab"
     root.mkdir()
-    for name, cell in (("widget.ipynb", CELL), ("cancel.ipynb", CANCEL_CELL)):
+    for name, cell in (("widget.ipynb", CELL), ("cancel.ipynb", CANCEL_CELL), ("flood.ipynb", FLOOD_CELL)):
         nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(cell)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / name)
@@ -192,3 +203,33 @@ def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
     record = Store().list()[0]
     assert record.status == "Canceled" and "widget" in record.root_cause["message"]
     assert_no_process_left(record.id)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("lab", ["jupyterlab"], indirect=True)
+def test_a_flooding_run_does_not_freeze_the_page(lab, home: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    _app, page_url = lab
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            _open_and_run_all(page, page_url.replace("widget.ipynb", "flood.ipynb"))
+            status = page.locator("[data-testid=mltrain-status]")
+            expect(status).to_have_text(re.compile("Running"), timeout=90_000)
+            # the longest gap between animation frames while the run floods the widget
+            page.evaluate("() => { window.__gaps = []; let last = performance.now();"
+                          " const tick = (t) => { window.__gaps.push(t - last); last = t; requestAnimationFrame(tick); };"
+                          " requestAnimationFrame(tick); }")
+            expect(status).to_have_text(re.compile("Completed"), timeout=120_000)
+            page.wait_for_timeout(800)
+            worst = page.evaluate("() => Math.max(...window.__gaps)")
+            log = page.locator("[data-testid=mltrain-log]").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "widget-flood.png"), full_page=True)
+        finally:
+            browser.close()
+    total = int(log.strip().splitlines()[-1].split()[-1])
+    assert total > 600_000, total  # it did flood: over 100k lines a second for 6 s
+    assert "not shown" in log or "skipped" in log  # the widget shows the tail and says what it left out
+    assert worst < 2000, f"the page stalled for {worst:.0f} ms"
