@@ -233,6 +233,7 @@ class RunFeed:
             "partial": {str(r): collapse(s.partial) for r, s in self.logs.items() if s.partial},
             "series": {m: {str(r): [s.x, s.y] for r, s in per.items()} for m, per in self.series.items()},
             "x_kind": dict(self.x_kind),
-            "skipped": {str(r): s.skipped + max(0, len(s.lines) - HISTORY_LINES) for r, s in self.logs.items()
-                        if s.skipped or len(s.lines) > HISTORY_LINES},
+            # every complete line read but not in the snapshot (skipped ahead, or older than its last lines)
+            "skipped": {str(r): s.lines_read - min(len(s.lines), HISTORY_LINES) for r, s in self.logs.items()
+                        if s.lines_read > min(len(s.lines), HISTORY_LINES)},
         }

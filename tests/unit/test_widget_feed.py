@@ -52,6 +52,8 @@ def test_a_flood_is_skipped_ahead_with_every_line_counted(tmp_path: Path) -> Non
     assert feed.lines_read(0) == lines
     assert delta.skipped["0"] + len(shown) == lines
     assert len(b"".join(s.encode() for s in shown)) < LOG_POLL_BYTES
+    history = feed.history(seq=1)
+    assert history["skipped"]["0"] + len(history["logs"]["0"]) == lines  # the snapshot accounts for every line
 
 
 def test_metrics_become_series_per_rank_progress_and_last_values(tmp_path: Path) -> None:
