@@ -45,7 +45,7 @@ os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory):
-    """A private sshd on 127.0.0.2 and 127.0.0.3, port 2222 (see tests/fixtures/sshd.py)."""
+    """A private sshd on 127.0.0.2 and 127.0.0.3 (see tests/fixtures/sshd.py)."""
     from fixtures.sshd import SSHD
 
     server = SSHD(tmp_path_factory.mktemp("sshd")).start()
