@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import socket
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def launcher_name(target: Target, mode: str) -> str:
 
 def launcher_installed(name: str) -> bool:
     """Whether a launcher called ``name`` exists (built in, or an entry point), without importing it."""
-    if name in ("local", "mpi"):
+    if name in ("local", "mpi", "ssh"):
         return True
     from importlib.metadata import entry_points
 
@@ -136,8 +137,9 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     dist = spec.distribution
     mode = dist.mode
     world = spec.world_size
-    python = spec.environment.python or target.get("python") or sys.executable
     launcher = launcher_name(target, mode)
+    remote = launcher == "ssh"
+    python = spec.environment.python or target.get("python") or ("python3" if remote else sys.executable)
     if check and not launcher_installed(launcher):
         raise LaunchError(
             f"target {target.name!r} ({target.kind}) needs the {launcher!r} launcher, which is not installed "
@@ -157,15 +159,18 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         env["MLTRAIN_INPUT_" + name.upper().replace("-", "_")] = str(run_dir / "inputs" / name)
     user_env = dict(spec.environment.variables)
 
-    if check and mode == "horovod" and not has_module(python, "horovod"):
+    if remote and mode in ("tf", "tf-ps"):
+        raise SpecError("distribution.mode", f"mode {mode!r} is not supported on ssh targets yet (torch, mpi, horovod "
+                        "and none are)")
+    if check and not remote and mode == "horovod" and not has_module(python, "horovod"):
         raise LaunchError(
             f"mode 'horovod' needs Horovod in {python}, and it is not installed there. "
             "Install it with `make horovod` (builds Horovod 0.28.1 for torch), or "
             "`HOROVOD_WITH_PYTORCH=1 pip install --no-build-isolation horovod`."
         )
-    if check and mode == "mpi" and not has_module(python, "mpi4py"):
+    if check and not remote and mode == "mpi" and not has_module(python, "mpi4py"):
         warnings.append(f"mpi4py is not installed in {python}; `pip install mpi4py` to use MPI from Python")
-    if mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
+    if not remote and mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
         if has_module(python, "tf_keras"):
             env["TF_USE_LEGACY_KERAS"] = "1"
         else:
@@ -184,9 +189,17 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     roles = ["worker"] * world
     rank_env: list[dict[str, str]] = [{} for _ in range(world)]
     master_addr = "127.0.0.1"
+    ssh_options: dict[str, Any] = {}
+    if remote:
+        ssh_options = _ssh_layout(spec, target)
+        master_addr = ssh_options["head"]
+        if spec.inputs:
+            raise SpecError("inputs", "--input is not supported on ssh targets yet: put the data on the hosts")
+        # relative to each rank's working folder (the staged snapshot on its host); copied back in Finalizing
+        env["MLTRAIN_OUTPUTS_DIR"] = "outputs"
     if mode in ("torch", "mpi", "horovod"):
         env["MASTER_ADDR"] = master_addr
-        env["MASTER_PORT"] = str(free_ports(1)[0])
+        env["MASTER_PORT"] = str(free_ports(1)[0] if not remote else 20000 + secrets.randbelow(30000))
     if mode == "torch":
         env.update(
             {
@@ -233,6 +246,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         "mpirun": target.get("mpirun", "mpirun"),
         "mpirun_args": [str(a) for a in target.get("mpirun_args", [])],
     }
+    if remote:
+        options["ssh"] = ssh_options
     if spec.environment.requirements:
         # built in the Preparing stage (envs.ensure_env); the checks above used the base it extends
         options["requirements"] = {"base_python": python, "text": spec.environment.requirements}
@@ -253,6 +268,25 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         warnings=warnings,
         launcher_options=options,
     )
+
+
+def _ssh_layout(spec: RunSpec, target: Target) -> dict[str, Any]:
+    """Which hosts run how many ranks: the first ``nodes`` hosts, ``processes_per_node`` each."""
+    from jupyter_mltrain.ssh import SSHTarget
+
+    ssh = SSHTarget.from_target(target)
+    dist = spec.distribution
+    if dist.nodes > len(ssh.hosts):
+        raise SpecError("distribution.nodes", f"{dist.nodes} nodes asked, target {target.name!r} has "
+                        f"{len(ssh.hosts)} host(s)")
+    hosts = ssh.hosts[: dist.nodes]
+    full = [h.address for h in hosts if dist.processes_per_node > h.slots]
+    if full:
+        raise SpecError("distribution.processes_per_node", f"{dist.processes_per_node} ranks per node but host(s) "
+                        f"{', '.join(full)} have fewer slots")
+    return {"target": target.name, "cwd": spec.source, "head": hosts[0].address, "hosts": ",".join(f"{h.address}:{dist.processes_per_node}" for h in hosts),
+            "workdir": target.get("workdir", "~/.mltrain-work"), "cleanup": target.get("cleanup", "on-success"),
+            "shared_fs": bool(target.get("shared_fs", False)), "nodes": [h.address for h in hosts]}
 
 
 def _choose_gpus(spec: RunSpec, launcher: str) -> list[int]:

@@ -351,6 +351,11 @@ class Supervisor:
         for fd in [*self.log_files.values(), *self.metric_files.values()]:
             os.close(fd)
         self.store.set_status(self.run_id, Status.FINALIZING)
+        if self.launcher is not None:
+            try:
+                self.launcher.collect_outputs(self.run_dir / "outputs")
+            except Exception as exc:  # the ranks' outputs stay where they are; say so
+                print(f"mltrain: could not copy the outputs back: {exc}", file=sys.stderr, flush=True)
         exit_codes: list[int | None] = []
         for rank in range(self.world):
             status = self.exits.get(rank)
@@ -370,10 +375,16 @@ class Supervisor:
         elif len(self.exits) < self.world:
             missing = [r for r in range(self.world) if r not in self.exits]
             final = Status.FAILED
-            cause = {"message": f"rank(s) {missing} never reported an exit status; the launcher ended first",
+            lost = self.launcher.lost_reason() if self.launcher is not None else None
+            cause = {"message": lost or f"rank(s) {missing} never reported an exit status; the launcher ended first",
                      "time": time.time(), "launcher_log": self._launcher_log_tail()}
         else:
             final, cause = Status.COMPLETED, None
+        if self.launcher is not None:
+            try:
+                self.launcher.cleanup(final == Status.COMPLETED)
+            except Exception as exc:
+                print(f"mltrain: cleanup failed: {exc}", file=sys.stderr, flush=True)
         return self._finish(final, cause, exit_codes)
 
     def _cancel_reason(self) -> dict[str, Any]:

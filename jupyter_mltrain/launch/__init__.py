@@ -17,6 +17,7 @@ __all__ = ["Launcher", "get_launcher"]
 _BUILTIN = {
     "local": ("jupyter_mltrain.launch.local", "LocalRankLauncher"),
     "mpi": ("jupyter_mltrain.launch.mpi", "MPIRankLauncher"),
+    "ssh": ("jupyter_mltrain.launch.ssh", "SSHLauncher"),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import os
 import signal
+from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_mltrain.collector import Source
@@ -47,6 +48,16 @@ class Launcher(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """The resolved launch configuration, for the run's log."""
         return {"launcher": self.name}
+
+    def lost_reason(self) -> str | None:
+        """Why ranks could not report their end, when the launcher knows (e.g. a cut connection)."""
+        return None
+
+    def collect_outputs(self, dest: Path) -> None:
+        """Bring the ranks' outputs into ``dest`` (Finalizing); nothing to do where they are written locally."""
+
+    def cleanup(self, completed: bool) -> None:
+        """Remove what the run left on other machines, as configured."""
 
     def rank_started(self, rank: int, info: dict[str, Any]) -> None:
         """Note a rank's user program (its pid leads its own process group)."""

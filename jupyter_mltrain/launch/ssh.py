@@ -1,0 +1,179 @@
+"""ssh launcher: the run on the hosts of a ``kind = "ssh"`` target, everything back over one ssh connection.
+
+1. Staging: the snapshot goes to ``<workdir>/<run-id>`` on every host used (only the head with
+   ``shared_fs = true``), and the rank-side package (standard library only) to
+   ``<workdir>/.mltrain-pkg-<hash>``; hosts keep what they already have (``staging``).
+2. The supervisor opens one ssh connection to the head and runs ``jupyter_mltrain.remote``
+   there, which starts mpirun over the hosts and relays every rank's frames on that
+   connection's stdout; the supervisor reads them as from a local launcher.
+3. ``terminate()`` writes ``term`` to the connection (SIGTERM to the ranks); ``kill()`` closes it,
+   and the head side kills everything when its input ends — also when the connection is cut.
+4. Finalizing copies the head's ``outputs/`` back; the remote run folders are removed per the
+   target's ``cleanup`` (``on-success`` by default, ``always`` or ``never``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jupyter_mltrain
+from jupyter_mltrain.collector import Source, StreamSource
+from jupyter_mltrain.config import resolve_target
+from jupyter_mltrain.errors import LaunchError
+from jupyter_mltrain.launch.base import Launcher, killpg
+from jupyter_mltrain.ssh import SSHTarget, check_target
+from jupyter_mltrain.staging import stage
+
+# What a rank needs of the package on a host without jupyter_mltrain installed.
+RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py",
+             "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
+
+_TAR_OUTPUTS = """
+import io, os, sys, tarfile
+root = os.path.join(os.path.expanduser(sys.argv[1]), "outputs")
+with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
+    if os.path.isdir(root):
+        tar.add(root, arcname=".")
+"""
+
+_REMOVE = """
+import shutil, os, sys
+for path in sys.argv[1:]:
+    shutil.rmtree(os.path.expanduser(path), ignore_errors=True)
+"""
+
+
+def _package_folder() -> tuple[Path, str]:
+    """A temporary copy of the rank-side modules, and a name for it that changes with their content."""
+    src = Path(jupyter_mltrain.__file__).parent
+    digest = hashlib.sha256()
+    folder = Path(tempfile.mkdtemp(prefix="mltrain-pkg-"))
+    for rel in RANK_SIDE:
+        data = (src / rel).read_bytes()
+        digest.update(rel.encode() + b"\0" + data)
+        dest = folder / "jupyter_mltrain" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    return folder, digest.hexdigest()[:16]
+
+
+class SSHLauncher(Launcher):
+    """Starts the ranks on an ssh target's hosts through mpirun on its first host."""
+
+    name = "ssh"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.options = self.plan.launcher_options["ssh"]
+        self.target = SSHTarget.from_target(resolve_target(self.options["target"], cwd=self.options.get("cwd")))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.run_dir = f"{self.options['workdir']}/{self.plan.run_id}"
+        self.pkg_dir = ""
+        self.stage_reports: list[dict[str, Any]] = []
+
+    def start(self) -> list[Source]:
+        """Check the hosts, stage the snapshot, then open the connection to the head."""
+        hosts = [h for h in self.target.hosts if h.address in self.options["nodes"]]
+        down = [h for h in check_target(self.target) if h.host in self.options["nodes"] and not h.reachable]
+        if down:
+            raise LaunchError("; ".join(f"host {h.host} is not reachable: {h.message}" for h in down))
+        staged = hosts[:1] if self.options.get("shared_fs") else hosts
+        reports = stage(self.target, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id, staged)
+        pkg, digest = _package_folder()
+        try:
+            reports += stage(self.target, pkg, self.options["workdir"], f".mltrain-pkg-{digest}", staged)
+        finally:
+            shutil.rmtree(pkg, ignore_errors=True)
+        self.stage_reports = [r.__dict__ for r in reports]
+        self.pkg_dir = f"{self.options['workdir']}/.mltrain-pkg-{digest}"
+        config = {
+            "token": secrets.token_hex(16),
+            "bind": self.options["head"],
+            "mpirun": self.plan.launcher_options.get("mpirun") or "mpirun",
+            "mpirun_args": self.plan.launcher_options.get("mpirun_args") or [],
+            "hosts": self.options["hosts"],
+            "np": self.plan.world_size,
+            "workdir": self.run_dir,
+            "python": self.plan.program[0],
+            "program": self.plan.program,
+            "env": dict(self.plan.env),
+            "pythonpath": self.pkg_dir,
+        }
+        boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
+                "runpy.run_module('jupyter_mltrain.remote', run_name='__main__')")
+        argv = ["env", f"MLTRAIN_RUN_ID={self.plan.run_id}", self.plan.program[0], "-c", boot, self.pkg_dir,
+                json.dumps(config)]
+        self.proc = subprocess.Popen(self.target.command(self.target.head, argv), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, start_new_session=True)
+        assert self.proc.stdout is not None
+        return [StreamSource(self.proc.stdout.fileno(), f"ssh {self.target.head.address}")]
+
+    def terminate(self) -> None:
+        """Ask the head side to SIGTERM the ranks."""
+        if self.proc is not None and self.proc.poll() is None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.write(b"term\n")
+                self.proc.stdin.flush()
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        """Close the connection: the head side kills mpirun and every rank; then end ssh itself."""
+        if self.proc is not None:
+            if self.proc.stdin is not None:
+                try:
+                    self.proc.stdin.close()
+                except OSError:
+                    pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                killpg(self.proc.pid, signal.SIGKILL)
+
+    def running(self) -> bool:
+        """Whether the connection to the head is open."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def lost_reason(self) -> str | None:
+        """A cut connection (ssh's own exit code 255, or killed) is named as such."""
+        if self.proc is None:
+            return None
+        code = self.proc.poll()
+        if code == 255 or (code is not None and code < 0):
+            return f"connection to head host {self.target.head.address} lost (ssh exit {code})"
+        return None
+
+    def collect_outputs(self, dest: Path) -> None:
+        """Copy the head's ``outputs/`` of this run into ``dest``."""
+        argv = self.target.command(self.target.head, [self.plan.program[0], "-c", _TAR_OUTPUTS, self.run_dir])
+        out = subprocess.run(argv, capture_output=True, timeout=3600)
+        if out.returncode != 0:
+            raise LaunchError(f"copying outputs from {self.target.head.address} failed: {out.stderr[-300:]!r}")
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
+            tar.extractall(dest, filter="data")
+
+    def cleanup(self, completed: bool) -> None:
+        """Remove the run's folder on the hosts, per the target's ``cleanup``."""
+        policy = self.options.get("cleanup", "on-success")
+        if policy == "never" or (policy == "on-success" and not completed):
+            return
+        for host in self.target.hosts:
+            if host.address in self.options["nodes"]:
+                subprocess.run(self.target.command(host, [self.plan.program[0], "-c", _REMOVE, self.run_dir]),
+                               capture_output=True, timeout=120)
+
+    def describe(self) -> dict[str, Any]:
+        """Hosts, staging and the connection."""
+        return {"launcher": self.name, "head": self.target.head.address, "hosts": self.options["hosts"],
+                "staged": self.stage_reports, "pid": self.proc.pid if self.proc else None}
