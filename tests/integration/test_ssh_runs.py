@@ -57,3 +57,95 @@ def test_mpi_across_two_hosts_streams_logs_metrics_and_brings_outputs_back(clust
     assert (run.folder.path / "outputs" / "result.txt").read_text() == "6"
     assert not (cluster / run.id).exists(), "the remote run folder is removed after a completed run"
     assert_no_process_left(run.id)
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    import jupyter_mltrain as mt
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)[rank::world]
+    y = x.sum(dim=1, keepdim=True)
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(20):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        mt.log("loss", loss.item(), step=step)
+    weights = [round(v, 6) for v in model.module.weight.detach().flatten().tolist()]
+    print("rank", rank, "of", world, "weights", weights, flush=True)
+    dist.barrier()
+    dist.destroy_process_group()
+""")
+
+
+@pytest.mark.timeout(240)
+def test_torch_ddp_across_two_hosts(cluster: Path, project: Path, store: Store) -> None:
+    (project / "main.py").write_text(DDP_SCRIPT)
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
+                   distribution=Distribution(mode="torch", processes_per_node=2, nodes=2))
+    run = submit(spec, store)
+    record = run.wait(raise_on_error=False, timeout=200)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
+    weights = {run.logs(r).split("weights")[1].strip() for r in range(4)}
+    assert len(weights) == 1, "DDP keeps the replicas identical across hosts"
+    losses = [m["value"] for m in run.metrics() if m["name"] == "loss" and m["rank"] == 3]
+    assert len(losses) == 20 and losses[-1] < losses[0]
+    assert run.spec().to_dict()["target"] == "cluster"
+    assert_no_process_left(run.id)
+
+
+SLEEPER = "import time, jupyter_mltrain as mt\nprint('up', mt.rank(), flush=True)\ntime.sleep(300)\n"
+
+
+def _start(project: Path, store: Store, script: str):
+    from helpers import wait_for
+
+    (project / "main.py").write_text(script)
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster", grace_period_s=3,
+                   distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2))
+    run = submit(spec, store)
+    wait_for(lambda: all(run.logs(r).startswith("up") for r in range(4)), timeout=120, what="all 4 ranks up")
+    return run
+
+
+@pytest.mark.timeout(240)
+def test_cancel_stops_every_rank_on_every_host(cluster: Path, project: Path, store: Store) -> None:
+    run = _start(project, store, SLEEPER)
+    assert run.cancel(by="test")
+    record = run.wait(raise_on_error=False, timeout=60)
+    assert record.status == "Canceled"
+    assert_no_process_left(run.id)
+    assert (cluster / run.id).exists(), "cleanup = on-success keeps a canceled run's folder for inspection"
+
+
+@pytest.mark.timeout(240)
+def test_a_remote_rank_killed_fails_the_run_naming_it(cluster: Path, project: Path, store: Store) -> None:
+    from helpers import processes_of_run
+
+    run = _start(project, store, SLEEPER)
+    victims = [p for p in processes_of_run(run.id) if p.cmdline()[1:] == ["main.py"] and p.environ().get("OMPI_COMM_WORLD_RANK") == "2"]
+    assert len(victims) == 1
+    victims[0].kill()
+    record = run.wait(raise_on_error=False, timeout=60)
+    assert record.status == "Failed" and record.root_cause["rank"] == 2
+    assert "SIGKILL" in record.root_cause["message"]
+    assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(240)
+def test_a_cut_ssh_connection_fails_the_run_and_leaves_nothing(cluster: Path, project: Path, store: Store) -> None:
+    import json
+
+    import psutil
+
+    run = _start(project, store, SLEEPER)
+    launched = json.loads((run.folder.path / "supervisor.log").read_text().split("mltrain: launched ", 1)[1].splitlines()[0])
+    psutil.Process(launched["pid"]).kill()  # the local ssh client: the connection is gone
+    record = run.wait(raise_on_error=False, timeout=60)
+    assert record.status == "Failed"
+    assert "connection to head host 127.0.0.2 lost" in record.root_cause["message"]
+    assert_no_process_left(run.id)
