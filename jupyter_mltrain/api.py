@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from jupyter_mltrain.config import Target, resolve_target
 from jupyter_mltrain.errors import (
+    TargetError,
     LaunchWarning,
     MLTrainError,
     RunFailed,
@@ -66,6 +67,18 @@ def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
     return target, source
 
 
+def _check_hosts(target: Target, layout: Mapping[str, Any] | None) -> None:
+    """An ssh target's hosts must answer before anything is created (≤ 10 s, all at once)."""
+    if layout is None:
+        return
+    from jupyter_mltrain.ssh import SSHTarget, check_target
+
+    hosts = [h for h in check_target(SSHTarget.from_target(target)) if h.host in layout["nodes"]]
+    down = [f"{h.host}: {h.message}" for h in hosts if not h.reachable]
+    if down:
+        raise TargetError(f"target {target.name!r}: host(s) not reachable, nothing launched — {'; '.join(down)}")
+
+
 def _generated_ignore(files: Mapping[str, bytes]) -> tuple[str, ...]:
     return tuple("/" + rel for rel in files)
 
@@ -84,6 +97,7 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
     plan = make_plan(spec, target, run_id, store.run_dir(run_id))  # fails early on anything the plan rejects
     for message in plan.warnings:
         warnings.warn(f"mltrain: {message}", LaunchWarning, stacklevel=2)
+    _check_hosts(target, plan.launcher_options.get("ssh"))
     now = time.time()
     record = RunRecord(
         id=run_id,

@@ -159,9 +159,6 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         env["MLTRAIN_INPUT_" + name.upper().replace("-", "_")] = str(run_dir / "inputs" / name)
     user_env = dict(spec.environment.variables)
 
-    if remote and mode in ("tf", "tf-ps"):
-        raise SpecError("distribution.mode", f"mode {mode!r} is not supported on ssh targets yet (torch, mpi, horovod "
-                        "and none are)")
     if check and not remote and mode == "horovod" and not has_module(python, "horovod"):
         raise LaunchError(
             f"mode 'horovod' needs Horovod in {python}, and it is not installed there. "
@@ -170,8 +167,10 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         )
     if check and not remote and mode == "mpi" and not has_module(python, "mpi4py"):
         warnings.append(f"mpi4py is not installed in {python}; `pip install mpi4py` to use MPI from Python")
-    if not remote and mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
-        if has_module(python, "tf_keras"):
+    if mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
+        if remote:  # the hosts' Python cannot be probed from here: expect tf-keras there, as the README says
+            env["TF_USE_LEGACY_KERAS"] = "1"
+        elif has_module(python, "tf_keras"):
             env["TF_USE_LEGACY_KERAS"] = "1"
         else:
             warnings.append(
@@ -215,8 +214,13 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         if world > 1 and "OMP_NUM_THREADS" not in user_env:
             env["OMP_NUM_THREADS"] = "1"
     if mode in ("tf", "tf-ps"):
-        ports = free_ports(world)
-        addrs = [f"{master_addr}:{p}" for p in ports]
+        if remote:  # mpirun fills each host's slots in order; the ports cannot be probed from here
+            per_node = dist.processes_per_node
+            ports = [20000 + p for p in secrets.SystemRandom().sample(range(30000), world)]
+            addrs = [f"{ssh_options['nodes'][r // per_node]}:{ports[r]}" for r in range(world)]
+        else:
+            ports = free_ports(world)
+            addrs = [f"{master_addr}:{p}" for p in ports]
         if mode == "tf":
             cluster = {"worker": addrs}
             tasks = [("worker", i) for i in range(world)]
@@ -280,6 +284,9 @@ def _ssh_layout(spec: RunSpec, target: Target) -> dict[str, Any]:
         raise SpecError("distribution.nodes", f"{dist.nodes} nodes asked, target {target.name!r} has "
                         f"{len(ssh.hosts)} host(s)")
     hosts = ssh.hosts[: dist.nodes]
+    if dist.processes_per_node * len(hosts) < spec.world_size:
+        raise SpecError("distribution.processes_per_node", f"{spec.world_size} ranks do not fit in {len(hosts)} node(s) "
+                        f"x {dist.processes_per_node}; raise --np or --nodes")
     full = [h.address for h in hosts if dist.processes_per_node > h.slots]
     if full:
         raise SpecError("distribution.processes_per_node", f"{dist.processes_per_node} ranks per node but host(s) "

@@ -149,3 +149,59 @@ def test_a_cut_ssh_connection_fails_the_run_and_leaves_nothing(cluster: Path, pr
     assert record.status == "Failed"
     assert "connection to head host 127.0.0.2 lost" in record.root_cause["message"]
     assert_no_process_left(run.id)
+
+
+TF_SCRIPT = textwrap.dedent("""
+    import json, os
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+    import tensorflow as tf
+    from jupyter_mltrain.integrations.keras import MLTrainCallback, keras_module
+    keras = keras_module()
+    config = json.loads(os.environ["TF_CONFIG"])
+    print("TF_CONFIG", json.dumps(config, sort_keys=True), flush=True)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).with_options(options)
+    with strategy.scope():
+        model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(data, epochs=2, verbose=0, callbacks=[MLTrainCallback()])
+""")
+
+
+@pytest.mark.timeout(300)
+def test_tf_multi_worker_across_two_hosts_gets_the_real_hosts_in_tf_config(cluster: Path, project: Path, store: Store) -> None:
+    import json
+
+    (project / "main.py").write_text(TF_SCRIPT)
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
+                   distribution=Distribution(mode="tf", processes_per_node=1, nodes=2))
+    run = submit(spec, store)
+    record = run.wait(raise_on_error=False, timeout=280)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
+    configs = [json.loads(run.logs(r).split("TF_CONFIG ", 1)[1].splitlines()[0]) for r in range(2)]
+    workers = configs[0]["cluster"]["worker"]
+    assert [w.split(":")[0] for w in workers] == ["127.0.0.2", "127.0.0.3"]
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": 0}, {"type": "worker", "index": 1}]
+    assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]
+
+
+def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: Path, store: Store, tmp_path: Path) -> None:
+    import time
+
+    from jupyter_mltrain.errors import TargetError
+
+    (project / "mltrain.toml").write_text(sshd.target_toml(hosts=("127.0.0.2", "127.0.0.5")))
+    (project / "main.py").write_text("print(1)\n")
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
+                   distribution=Distribution(mode="mpi", processes_per_node=1, nodes=2))
+    start = time.monotonic()
+    with pytest.raises(TargetError, match=r"127\.0\.0\.5: connection refused.*") as info:
+        submit(spec, store)
+    assert time.monotonic() - start <= 10 and "nothing launched" in str(info.value)
+    assert store.list() == []
