@@ -22,9 +22,10 @@ from jupyter_mltrain.errors import LaunchError
 COMPLETE = ".mltrain-complete"
 
 
-def env_key(base_python: str, requirements: str) -> str:
-    """The key of the environment for ``requirements`` on top of ``base_python``."""
-    base = os.path.realpath(shutil.which(base_python) or base_python)
+def env_key(base_python: str, requirements: str, resolve: bool = True) -> str:
+    """The key of the environment for ``requirements`` on top of ``base_python``
+    (``resolve=False``: the interpreter is on another host, take its name as given)."""
+    base = os.path.realpath(shutil.which(base_python) or base_python) if resolve else base_python
     return hashlib.sha256(f"{base}\n{requirements.strip()}\n".encode()).hexdigest()[:16]
 
 
@@ -33,13 +34,14 @@ def env_python(home: Path, base_python: str, requirements: str) -> Path:
     return home / "envs" / env_key(base_python, requirements) / "bin" / "python"
 
 
-def ensure_env(home: Path, base_python: str, requirements: str, cwd: Path, log_path: Path) -> Path:
+def ensure_env(home: Path, base_python: str, requirements: str, cwd: Path, log_path: Path,
+               key: str | None = None) -> Path:
     """Build the environment unless a complete one exists; return its interpreter.
 
     pip runs in ``cwd`` (the snapshot), so relative paths in the requirements mean the
     user's files. Its output goes to ``log_path``; a failure raises LaunchError with its tail.
     """
-    key = env_key(base_python, requirements)
+    key = key or env_key(base_python, requirements)
     folder = home / "envs" / key
     folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(folder.parent / f"{key}.lock", "w") as lock, open(log_path, "ab") as log:

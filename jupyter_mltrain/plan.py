@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mltrain.config import Target
-from jupyter_mltrain.envs import env_python
+from jupyter_mltrain.envs import env_key, env_python
 from jupyter_mltrain.errors import LaunchError, SpecError
 from jupyter_mltrain.gpus import detect_gpus
 from jupyter_mltrain.spec import RunSpec
@@ -253,9 +253,15 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     if remote:
         options["ssh"] = ssh_options
     if spec.environment.requirements:
-        # built in the Preparing stage (envs.ensure_env); the checks above used the base it extends
-        options["requirements"] = {"base_python": python, "text": spec.environment.requirements}
-        python = str(env_python(run_dir.parent.parent, python, spec.environment.requirements))
+        # built in the Preparing stage (envs.ensure_env; on ssh targets on each host, under its workdir)
+        text = spec.environment.requirements
+        options["requirements"] = {"base_python": python, "text": text}
+        if remote:
+            key = env_key(python, text, resolve=False)
+            options["requirements"]["key"] = key
+            python = f"{ssh_options['workdir']}/envs/{key}/bin/python"
+        else:
+            python = str(env_python(run_dir.parent.parent, python, text))
     return LaunchPlan(
         run_id=run_id,
         launcher=launcher,

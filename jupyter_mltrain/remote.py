@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     config = json.loads(args[0])
     config["workdir"] = os.path.expanduser(config["workdir"])
+    config["python"] = os.path.expanduser(config["python"])
+    config["program"] = [os.path.expanduser(config["program"][0]), *config["program"][1:]]
     collector = Collector(config["token"], host=config["bind"])
     env = dict(os.environ)
     env.update(config.get("env") or {})

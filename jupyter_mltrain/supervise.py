@@ -163,7 +163,7 @@ class Supervisor:
         (self.run_dir / "metrics").mkdir(exist_ok=True)
         (self.run_dir / "outputs").mkdir(exist_ok=True)
         wanted = self.plan.launcher_options.get("requirements")
-        if wanted:
+        if wanted and "ssh" not in self.plan.launcher_options:  # an ssh launcher builds it on its hosts
             ensure_env(self.store.home, wanted["base_python"], wanted["text"], Path(self.plan.workdir),
                        self.run_dir / "environment.log")
         outputs_link = Path(self.plan.workdir) / "outputs"

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from jupyter_mltrain.ssh import SSHTarget, check_target
 from jupyter_mltrain.staging import stage
 
 # What a rank needs of the package on a host without jupyter_mltrain installed.
-RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py",
+RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
              "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
 
 _TAR_OUTPUTS = """
@@ -44,6 +45,21 @@ root = os.path.join(os.path.expanduser(sys.argv[1]), "outputs")
 with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
     if os.path.isdir(root):
         tar.add(root, arcname=".")
+"""
+
+# argv: package dir, workdir, base python, key, run dir; stdin: the requirements text
+_BUILD_ENV = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, os.path.expanduser(sys.argv[1]))
+from jupyter_mltrain.envs import ensure_env
+from jupyter_mltrain.errors import LaunchError
+run = Path(os.path.expanduser(sys.argv[5]))
+try:
+    print(ensure_env(Path(os.path.expanduser(sys.argv[2])), sys.argv[3], sys.stdin.read(), run,
+                     run / "environment.log", key=sys.argv[4]))
+except LaunchError as exc:
+    sys.exit(str(exc))
 """
 
 _REMOVE = """
@@ -96,6 +112,9 @@ class SSHLauncher(Launcher):
             shutil.rmtree(pkg, ignore_errors=True)
         self.stage_reports = [r.__dict__ for r in reports]
         self.pkg_dir = f"{self.options['workdir']}/.mltrain-pkg-{digest}"
+        wanted = self.plan.launcher_options.get("requirements")
+        if wanted:
+            self._build_envs(staged, wanted)
         config = {
             "token": secrets.token_hex(16),
             "bind": self.options["head"],
@@ -117,6 +136,19 @@ class SSHLauncher(Launcher):
                                      stdout=subprocess.PIPE, start_new_session=True)
         assert self.proc.stdout is not None
         return [StreamSource(self.proc.stdout.fileno(), f"ssh {self.target.head.address}")]
+
+    def _build_envs(self, hosts: list[Any], wanted: dict[str, str]) -> None:
+        """The ``--requirements`` venv on every host (built once per requirements, then reused)."""
+        def build(host: Any) -> None:
+            argv = [wanted["base_python"], "-c", _BUILD_ENV, self.pkg_dir, self.options["workdir"],
+                    wanted["base_python"], wanted["key"], self.run_dir]
+            out = subprocess.run(self.target.command(host, argv), input=wanted["text"].encode(), capture_output=True,
+                                 timeout=3600)
+            if out.returncode != 0:
+                raise LaunchError(f"on {host.address}: {out.stderr.decode(errors='replace').strip()[-1500:]}")
+
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            list(pool.map(build, hosts))
 
     def terminate(self) -> None:
         """Ask the head side to SIGTERM the ranks."""

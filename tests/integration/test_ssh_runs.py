@@ -205,3 +205,29 @@ def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: 
         submit(spec, store)
     assert time.monotonic() - start <= 10 and "nothing launched" in str(info.value)
     assert store.list() == []
+
+
+@pytest.mark.timeout(300)
+def test_requirements_venv_is_built_once_per_host_and_reused(cluster: Path, project: Path, store: Store, tmp_path: Path) -> None:
+    from test_requirements import make_wheel
+
+    from jupyter_mltrain.spec import Environment
+
+    wheel = make_wheel(tmp_path, "on-the-hosts")
+    (project / "main.py").write_text("import sys, mltrain_testpkg, jupyter_mltrain as mt\n"
+                                     "print(mt.rank(), mltrain_testpkg.VALUE, sys.prefix, flush=True)\n")
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster", environment=Environment(requirements=f"{wheel}\n"),
+                   distribution=Distribution(mode="none", processes_per_node=1, nodes=2))
+    first = submit(spec, store)
+    record = first.wait(raise_on_error=False, timeout=240)
+    assert record.status == "Completed", (record.root_cause, (first.folder.path / "supervisor.log").read_text()[-3000:])
+    prefixes = {first.logs(r).split()[2] for r in range(2)}
+    assert {first.logs(r).split()[1] for r in range(2)} == {"on-the-hosts"} and len(prefixes) == 1
+    (prefix,) = prefixes
+    assert Path(prefix).parent == cluster / "envs"
+    marker = Path(prefix) / ".mltrain-complete"
+    built = marker.stat().st_mtime_ns
+    second = submit(spec, store)
+    assert second.wait(raise_on_error=False, timeout=120).status == "Completed"
+    assert {second.logs(r).split()[2] for r in range(2)} == {prefix}
+    assert marker.stat().st_mtime_ns == built, "the second run reused the environment"
