@@ -49,3 +49,22 @@ def test_notebook_runs_in_a_real_kernel_and_saves_the_final_widget_state(name: s
                  if out.get("metadata", {}).get("jupyter_mltrain")]
     assert displayed and displayed[0]["metadata"]["jupyter_mltrain"]["run_id"] == widget["run_id"]
     assert "Completed" in displayed[-1]["data"]["text/html"]  # what nbconvert and viewers without widgets show
+
+
+@pytest.mark.timeout(600)
+def test_remote_cluster_notebook_trains_on_two_ssh_hosts(sshd, home, tmp_path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    from test_ssh_runs import cluster_toml
+
+    (tmp_path / "mltrain.toml").write_text(cluster_toml(sshd, tmp_path / "remote-work"))
+    nb = nbformat.read(NOTEBOOKS / "remote-cluster.ipynb", as_version=4)
+    NotebookClient(nb, timeout=500, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    check = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if "targets" in c.source)
+    assert "127.0.0.2" in check and "127.0.0.3" in check and "ok" in check
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (widget,) = [m["state"] for m in state.values() if m["state"].get("run_id")]
+    assert widget["status"] == "Completed" and widget["target"] == "cluster" and widget["ranks"] == 4
+    assert set(widget["history"]["series"]["loss"]) == {"0", "1", "2", "3"}
