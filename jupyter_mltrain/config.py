@@ -35,7 +35,7 @@ _FIELDS: dict[str, set[str]] = {
        "gpus_per_host", "accept_new_host_keys", "cleanup"},
     "slurm": _COMMON
     | {"partition", "account", "nodes", "ntasks_per_node", "gpus_per_node", "time", "workdir", "sbatch_options",
-       "login_host", "user", "port", "identity", "known_hosts", "ssh_options"},
+       "login_host", "user", "port", "identity", "known_hosts", "ssh_options", "collector_host"},
 }
 
 
@@ -97,7 +97,7 @@ def parse_targets(text: str, source: str) -> dict[str, Target]:
 def _check_types(name: str, body: dict[str, Any], source: str) -> None:
     lists = {"hosts", "mpirun_args", "ssh_options", "sbatch_options", "gpus"}
     strings = {"user", "identity", "known_hosts", "workdir", "python", "mpirun", "partition", "account", "time",
-               "login_host", "gpu_policy", "description", "cleanup"}
+               "login_host", "gpu_policy", "description", "cleanup", "collector_host"}
     ints = {"port", "nodes", "ntasks_per_node", "gpus_per_node", "gpus_per_host"}
     for key, value in body.items():
         bad = (

@@ -120,7 +120,7 @@ def launcher_name(target: Target, mode: str) -> str:
 
 def launcher_installed(name: str) -> bool:
     """Whether a launcher called ``name`` exists (built in, or an entry point), without importing it."""
-    if name in ("local", "mpi", "ssh"):
+    if name in ("local", "mpi", "ssh", "slurm"):
         return True
     from importlib.metadata import entry_points
 
@@ -252,6 +252,10 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     }
     if remote:
         options["ssh"] = ssh_options
+    if launcher == "slurm":
+        if mode in ("tf", "tf-ps"):
+            raise SpecError("distribution.mode", f"mode {mode!r} is not supported on Slurm targets yet")
+        options["slurm"] = _slurm_layout(spec, target)
     if spec.environment.requirements:
         # built in the Preparing stage (envs.ensure_env; on ssh targets on each host, under its workdir)
         text = spec.environment.requirements
@@ -300,6 +304,16 @@ def _ssh_layout(spec: RunSpec, target: Target) -> dict[str, Any]:
     return {"target": target.name, "cwd": spec.source, "head": hosts[0].address, "hosts": ",".join(f"{h.address}:{dist.processes_per_node}" for h in hosts),
             "workdir": target.get("workdir", "~/.mltrain-work"), "cleanup": target.get("cleanup", "on-success"),
             "shared_fs": bool(target.get("shared_fs", False)), "nodes": [h.address for h in hosts]}
+
+
+def _slurm_layout(spec: RunSpec, target: Target) -> dict[str, Any]:
+    """What the batch job asks for, from the spec and the target (``--np`` = tasks per node)."""
+    dist = spec.distribution
+    nodes, per_node = dist.nodes, dist.processes_per_node
+    return {"nodes": nodes, "ntasks_per_node": per_node, "partition": target.get("partition"),
+            "account": target.get("account"), "time": target.get("time"),
+            "gpus_per_node": target.get("gpus_per_node"), "sbatch_options": list(target.get("sbatch_options", [])),
+            "collector_host": target.get("collector_host", "127.0.0.1"), "world_size": spec.world_size}
 
 
 def _choose_gpus(spec: RunSpec, launcher: str) -> list[int]:

@@ -380,6 +380,9 @@ class Supervisor:
                      "time": time.time(), "launcher_log": self._launcher_log_tail()}
         else:
             final, cause = Status.COMPLETED, None
+        external = self.launcher.external_cause() if self.launcher is not None and final == Status.FAILED else None
+        if external:  # the scheduler ended the job: that is the cause, whatever the ranks said on the way out
+            cause = {**(cause or {}), "message": external, "ranks_said": (cause or {}).get("message")}
         if self.launcher is not None:
             try:
                 self.launcher.cleanup(final == Status.COMPLETED)

@@ -51,3 +51,19 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
     server = SSHD(tmp_path_factory.mktemp("sshd")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory: pytest.TempPathFactory):
+    """A one-node Slurm cluster (see tests/fixtures/slurm.py); SLURM_CONF is set while it runs."""
+    from fixtures.slurm import Slurm
+
+    cluster = Slurm(tmp_path_factory.mktemp("slurm")).start()
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    yield cluster
+    cluster.stop()
+    if old is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = old

@@ -18,6 +18,7 @@ _BUILTIN = {
     "local": ("jupyter_mltrain.launch.local", "LocalRankLauncher"),
     "mpi": ("jupyter_mltrain.launch.mpi", "MPIRankLauncher"),
     "ssh": ("jupyter_mltrain.launch.ssh", "SSHLauncher"),
+    "slurm": ("jupyter_mltrain.launch.slurm", "SlurmLauncher"),
 }
 
 

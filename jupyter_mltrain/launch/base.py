@@ -49,6 +49,10 @@ class Launcher(abc.ABC):
         """The resolved launch configuration, for the run's log."""
         return {"launcher": self.name}
 
+    def external_cause(self) -> str | None:
+        """Why the ranks were ended from outside (a scheduler's time limit, a node failure), if they were."""
+        return None
+
     def lost_reason(self) -> str | None:
         """Why ranks could not report their end, when the launcher knows (e.g. a cut connection)."""
         return None

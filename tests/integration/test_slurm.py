@@ -1,0 +1,82 @@
+"""Runs on a Slurm target, on a real one-node Slurm (slurmctld, slurmd, munged started by the tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers import assert_no_process_left, wait_for
+from jupyter_mltrain.api import submit
+from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.store import Store
+
+DDP = textwrap.dedent("""
+    import time, torch, torch.distributed as dist
+    import jupyter_mltrain as mt
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(32, 4)
+    for step in range(10):
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        mt.log("loss", loss.item(), step=step)
+        time.sleep(0.3)
+    print("rank", rank, "of", world, "job", __import__("os").environ.get("SLURM_JOB_ID"), flush=True)
+    dist.barrier()
+    dist.destroy_process_group()
+""")
+
+
+@pytest.fixture
+def hpc(slurm, project: Path) -> Path:
+    (project / "mltrain.toml").write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n'
+                                          '[targets.short]\nkind = "slurm"\npartition = "debug"\ntime = "1"\n')
+    return project
+
+
+def squeue() -> str:
+    return subprocess.run(["squeue", "-h"], capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+@pytest.mark.timeout(240)
+def test_a_two_task_job_trains_and_streams_metrics_while_it_runs(hpc: Path, store: Store) -> None:
+    (hpc / "main.py").write_text(DDP)
+    run = submit(RunSpec(entry="main.py", source=str(hpc), target="hpc",
+                         distribution=Distribution(mode="torch", processes_per_node=2)), store)
+    wait_for(lambda: run.metrics() and run.status == "Running", timeout=120, what="a metric while the job runs")
+    record = run.wait(raise_on_error=False, timeout=180)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-2000:])
+    jobs = {run.logs(r).split()[-1] for r in range(2)}
+    assert len(jobs) == 1 and jobs != {"None"}, "both ranks ran in the one batch job"
+    assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]
+    assert "#SBATCH --partition=debug" in (run.folder.path / "job.sbatch").read_text()
+    assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(240)
+def test_cancel_scancels_the_job(hpc: Path, store: Store) -> None:
+    (hpc / "main.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(300)\n")
+    run = submit(RunSpec(entry="main.py", source=str(hpc), target="hpc", grace_period_s=3,
+                         distribution=Distribution(processes_per_node=2)), store)
+    wait_for(lambda: run.logs(0).startswith("up") and run.logs(1).startswith("up"), timeout=120, what="both tasks up")
+    assert run.cancel(by="test")
+    assert run.wait(raise_on_error=False, timeout=90).status == "Canceled"
+    wait_for(lambda: "mltrain" not in squeue(), timeout=60, what="the job gone from squeue")
+    assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(300)
+def test_a_job_over_its_time_limit_fails_with_slurm_s_reason(hpc: Path, store: Store) -> None:
+    (hpc / "main.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(600)\n")
+    run = submit(RunSpec(entry="main.py", source=str(hpc), target="short"), store)
+    record = run.wait(raise_on_error=False, timeout=280)
+    assert record.status == "Failed"
+    assert "TIMEOUT" in record.root_cause["message"] and "time limit" in record.root_cause["message"]
+    assert_no_process_left(run.id)
