@@ -134,7 +134,6 @@ class Supervisor:
             signal.signal(sig, self._on_cancel_signal)
         self.store.update(self.run_id, supervisor_pid=os.getpid(), supervisor_host=socket.gethostname(),
                           heartbeat=time.time())
-        self.store.set_status(self.run_id, Status.PREPARING)
         try:
             sources = self._prepare_and_start()
         except MLTrainError as exc:
@@ -158,6 +157,9 @@ class Supervisor:
     def _prepare_and_start(self) -> list[Source]:
         target = resolve_target(self.spec.target, cwd=self.spec.source)
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir)
+        launcher_cls = get_launcher(self.plan.launcher)
+        if not launcher_cls.queues:
+            self.store.set_status(self.run_id, Status.PREPARING)
         write_json_atomic(self.run_dir / "plan.json", self.plan.public())
         (self.run_dir / "logs").mkdir(exist_ok=True)
         (self.run_dir / "metrics").mkdir(exist_ok=True)
@@ -173,9 +175,14 @@ class Supervisor:
         for warning in self.plan.warnings:
             print(f"mltrain: warning: {warning}", file=sys.stderr, flush=True)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIN_SECRET_")}
-        self.launcher = get_launcher(self.plan.launcher)(self.plan, base_env)
+        self.launcher = launcher_cls(self.plan, base_env)
         sources = self.launcher.start()
         print(f"mltrain: launched {json.dumps(self.launcher.describe())}", file=sys.stderr, flush=True)
+        if launcher_cls.queues:  # the run stays Queued while the scheduler holds the job
+            while self.launcher.pending() and not self.cancel_requested:
+                self.store.update(self.run_id, heartbeat=time.time())
+                time.sleep(0.5)
+            self.store.set_status(self.run_id, Status.PREPARING)
         return sources
 
     def _link_inputs(self) -> None:

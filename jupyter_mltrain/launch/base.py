@@ -23,6 +23,7 @@ class Launcher(abc.ABC):
     """Starts and stops the ranks of one run."""
 
     name: ClassVar[str]
+    queues: ClassVar[bool] = False  # a scheduler may hold the job: the run stays Queued while pending()
 
     def __init__(self, plan: LaunchPlan, base_env: dict[str, str]) -> None:
         self.plan = plan
@@ -48,6 +49,10 @@ class Launcher(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """The resolved launch configuration, for the run's log."""
         return {"launcher": self.name}
+
+    def pending(self) -> bool:
+        """Whether a scheduler still holds the job (only for launchers that queue)."""
+        return False
 
     def external_cause(self) -> str | None:
         """Why the ranks were ended from outside (a scheduler's time limit, a node failure), if they were."""

@@ -52,6 +52,7 @@ class SlurmLauncher(Launcher):
     """Submits the run as a batch job; frames come back over the collector socket."""
 
     name = "slurm"
+    queues = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,6 +101,11 @@ class SlurmLauncher(Launcher):
         """Whether the job is pending or running."""
         state, _ = self._query()
         return state in LIVE_STATES
+
+    def pending(self) -> bool:
+        """Whether Slurm has not started the job yet."""
+        state, _ = self._query()
+        return state in ("PENDING", "CONFIGURING", "REQUEUED", "")
 
     def terminate(self) -> None:
         """scancel: Slurm sends SIGTERM to every task, then SIGKILL after its KillWait."""

@@ -37,7 +37,8 @@ DDP = textwrap.dedent("""
 @pytest.fixture
 def hpc(slurm, project: Path) -> Path:
     (project / "mltrain.toml").write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n'
-                                          '[targets.short]\nkind = "slurm"\npartition = "debug"\ntime = "1"\n')
+                                          '[targets.short]\nkind = "slurm"\npartition = "debug"\ntime = "1"\n'
+                                          '[targets.later]\nkind = "slurm"\nsbatch_options = ["--begin=now+6"]\n')
     return project
 
 
@@ -80,3 +81,14 @@ def test_a_job_over_its_time_limit_fails_with_slurm_s_reason(hpc: Path, store: S
     assert record.status == "Failed"
     assert "TIMEOUT" in record.root_cause["message"] and "time limit" in record.root_cause["message"]
     assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(240)
+def test_the_time_in_slurm_s_queue_is_the_queued_stage(hpc: Path, store: Store) -> None:
+    (hpc / "main.py").write_text("print('ran')\n")
+    run = submit(RunSpec(entry="main.py", source=str(hpc), target="later"), store)
+    wait_for(lambda: "mltrain" in squeue(), timeout=60, what="the job in squeue")
+    assert run.status == "Queued", "held by the scheduler: the run is Queued"
+    record = run.wait(raise_on_error=False, timeout=180)
+    assert record.status == "Completed" and run.logs(0) == "ran\n"
+    assert record.stages["Preparing"] - record.stages["Queued"] >= 4.0
