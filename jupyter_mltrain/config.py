@@ -35,7 +35,8 @@ _FIELDS: dict[str, set[str]] = {
        "gpus_per_host", "accept_new_host_keys", "cleanup"},
     "slurm": _COMMON
     | {"partition", "account", "nodes", "ntasks_per_node", "gpus_per_node", "time", "workdir", "sbatch_options",
-       "login_host", "user", "port", "identity", "known_hosts", "ssh_options", "collector_host"},
+       "login_host", "user", "port", "identity", "known_hosts", "ssh_options", "collector_host",
+       "accept_new_host_keys"},
 }
 
 

@@ -139,7 +139,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     world = spec.world_size
     launcher = launcher_name(target, mode)
     remote = launcher == "ssh"
-    python = spec.environment.python or target.get("python") or ("python3" if remote else sys.executable)
+    via_login = launcher == "slurm" and bool(target.get("login_host"))
+    python = spec.environment.python or target.get("python") or ("python3" if remote or via_login else sys.executable)
     if check and not launcher_installed(launcher):
         raise LaunchError(
             f"target {target.name!r} ({target.kind}) needs the {launcher!r} launcher, which is not installed "
@@ -159,13 +160,13 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         env["MLTRAIN_INPUT_" + name.upper().replace("-", "_")] = str(run_dir / "inputs" / name)
     user_env = dict(spec.environment.variables)
 
-    if check and not remote and mode == "horovod" and not has_module(python, "horovod"):
+    if check and not (remote or via_login) and mode == "horovod" and not has_module(python, "horovod"):
         raise LaunchError(
             f"mode 'horovod' needs Horovod in {python}, and it is not installed there. "
             "Install it with `make horovod` (builds Horovod 0.28.1 for torch), or "
             "`HOROVOD_WITH_PYTORCH=1 pip install --no-build-isolation horovod`."
         )
-    if check and not remote and mode == "mpi" and not has_module(python, "mpi4py"):
+    if check and not (remote or via_login) and mode == "mpi" and not has_module(python, "mpi4py"):
         warnings.append(f"mpi4py is not installed in {python}; `pip install mpi4py` to use MPI from Python")
     if mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
         if remote:  # the hosts' Python cannot be probed from here: expect tf-keras there, as the README says
@@ -256,6 +257,10 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         if mode in ("tf", "tf-ps"):
             raise SpecError("distribution.mode", f"mode {mode!r} is not supported on Slurm targets yet")
         options["slurm"] = _slurm_layout(spec, target)
+        if via_login:  # relative to each task's working folder, the staged snapshot; copied back in Finalizing
+            env["MLTRAIN_OUTPUTS_DIR"] = "outputs"
+            if spec.inputs:
+                raise SpecError("inputs", "--input is not supported on Slurm targets reached over ssh yet")
     if spec.environment.requirements:
         # built in the Preparing stage (envs.ensure_env; on ssh targets on each host, under its workdir)
         text = spec.environment.requirements
@@ -313,7 +318,9 @@ def _slurm_layout(spec: RunSpec, target: Target) -> dict[str, Any]:
     return {"nodes": nodes, "ntasks_per_node": per_node, "partition": target.get("partition"),
             "account": target.get("account"), "time": target.get("time"),
             "gpus_per_node": target.get("gpus_per_node"), "sbatch_options": list(target.get("sbatch_options", [])),
-            "collector_host": target.get("collector_host", "127.0.0.1"), "world_size": spec.world_size}
+            "collector_host": target.get("collector_host") or target.get("login_host") or "127.0.0.1",
+            "world_size": spec.world_size, "target": target.name, "cwd": spec.source,
+            "login_host": target.get("login_host"), "workdir": target.get("workdir", "~/.mltrain-work")}
 
 
 def _choose_gpus(spec: RunSpec, launcher: str) -> list[int]:

@@ -124,6 +124,24 @@ class SSHTarget:
             mpirun=target.get("mpirun", "mpirun"),
         )
 
+    @classmethod
+    def login_node(cls, target: Target) -> SSHTarget:
+        """The ssh settings of a Slurm target's ``login_host`` (one host, the head)."""
+        host = target.get("login_host")
+        if not host:
+            raise TargetError(f"target {target.name!r} has no login_host")
+        return cls(
+            name=target.name,
+            hosts=(_parse_host(target.name, host),),
+            user=target.get("user"),
+            port=target.get("port"),
+            identity=target.get("identity"),
+            known_hosts=target.get("known_hosts"),
+            options=tuple(str(o) for o in target.get("ssh_options", [])),
+            accept_new_host_keys=bool(target.get("accept_new_host_keys", False)),
+            python=target.get("python", "python3"),
+        )
+
     @property
     def head(self) -> SSHHost:
         """The first host: it runs mpirun."""

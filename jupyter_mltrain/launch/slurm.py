@@ -9,16 +9,22 @@ Slurm ends itself (time limit, node failure, preemption) fails the run with Slur
 
 from __future__ import annotations
 
+import io
+import os
 import secrets
 import shlex
+import shutil
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.collector import Collector, Source
+from jupyter_mltrain.collector import Collector, Source, StreamSource
+from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
 from jupyter_mltrain.launch.base import Launcher
+from jupyter_mltrain.ssh import SSHTarget
 
 LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING",
                "STAGE_OUT"}
@@ -58,30 +64,90 @@ class SlurmLauncher(Launcher):
         super().__init__(*args, **kwargs)
         self.options = self.plan.launcher_options["slurm"]
         self.collector: Collector | None = None
+        self.relay: subprocess.Popen[bytes] | None = None
         self.job_id: str | None = None
         self._state: tuple[float, str, str] = (0.0, "", "")
         self.script_path = Path(self.plan.workdir).parent / "job.sbatch"
+        self.login: SSHTarget | None = None
+        if self.options.get("login_host"):
+            target = resolve_target(self.options["target"], cwd=self.options.get("cwd"))
+            self.login = SSHTarget.login_node(target)
+            self.remote_run = f"{self.options['workdir']}/{self.plan.run_id}"
+            self.target_env = {k: str(v) for k, v in (target.get("env") or {}).items()}
 
     def _env(self) -> dict[str, str]:
         return {**self.base_env, **self.plan.env}
 
+    def _slurm(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
+               ) -> subprocess.CompletedProcess[bytes]:
+        """Run a Slurm command here, or on the login host over ssh (with ``env`` as its environment)."""
+        if self.login is None:
+            return subprocess.run(argv, env=env or self._env(), input=stdin, capture_output=True, timeout=60)
+        extra = env if env is not None else self.target_env
+        remote = ["env", *(f"{k}={v}" for k, v in extra.items()), *argv]
+        return subprocess.run(self.login.command(self.login.head, remote), input=stdin, capture_output=True,
+                              timeout=60)
+
     def start(self) -> list[Source]:
-        """Open the collector and submit the job."""
+        """Open the collector (here, or a relay on the login host) and submit the job."""
         token = secrets.token_hex(16)
-        self.collector = Collector(token, host=self.options["collector_host"])
-        env = self._env()
-        env["MLTRAIN_CHANNEL"] = f"tcp:{self.options['collector_host']}:{self.collector.port}"
-        env["MLTRAIN_TOKEN"] = token
-        run_dir = Path(self.plan.workdir).parent
-        script = batch_script(self.options, f"mltrain-{self.plan.run_id}", str(run_dir / "slurm-%j.out"),
-                              self.plan.workdir, self.plan.program, self.plan.mode in ("torch", "mpi", "horovod"))
+        if self.login is None:
+            self.collector = Collector(token, host=self.options["collector_host"])
+            source: Source = self.collector
+            port = self.collector.port
+            workdir, output = self.plan.workdir, str(Path(self.plan.workdir).parent / "slurm-%j.out")
+        else:
+            source, port = self._start_relay(token)
+            workdir, output = self.remote_run, f"{self.remote_run}/slurm-%j.out"
+        env = {"MLTRAIN_CHANNEL": f"tcp:{self.options['collector_host']}:{port}", "MLTRAIN_TOKEN": token}
+        script = batch_script(self.options, f"mltrain-{self.plan.run_id}", output, workdir, self.plan.program,
+                              self.plan.mode in ("torch", "mpi", "horovod"))
         self.script_path.write_text(script)
-        out = subprocess.run(["sbatch", "--parsable", "--export=ALL", str(self.script_path)], env=env,
-                             capture_output=True, text=True, timeout=60)
+        if self.login is None:
+            out = self._slurm(["sbatch", "--parsable", "--export=ALL", str(self.script_path)], {**self._env(), **env})
+        else:  # the script travels on stdin; the job's environment is the plan's
+            job_env = {**self.target_env, **self.plan.env, **env, "PYTHONPATH": self.pkg_path}
+            out = self._slurm(["sbatch", "--parsable", "--export=ALL"], job_env, script.encode())
         if out.returncode != 0:
-            raise LaunchError(f"sbatch refused the job: {out.stderr.strip()[-500:]}")
-        self.job_id = out.stdout.strip().split(";")[0]
-        return [self.collector]
+            raise LaunchError(f"sbatch refused the job: {out.stderr.decode(errors='replace').strip()[-500:]}")
+        self.job_id = out.stdout.decode().strip().split(";")[0]
+        return [source]
+
+    def _start_relay(self, token: str) -> tuple[Source, int]:
+        """Stage the snapshot and the rank-side package to the login host; start a frame relay there."""
+        assert self.login is not None
+        from jupyter_mltrain.launch.ssh import _package_folder
+        from jupyter_mltrain.staging import stage
+
+        home = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c",
+                              "import os, sys; print(os.path.expanduser(sys.argv[1]))", self.options["workdir"]]),
+                              capture_output=True, timeout=60)
+        if home.returncode != 0:
+            raise LaunchError(f"cannot reach the login host {self.login.head.address}: "
+                              f"{home.stderr.decode(errors='replace').strip()[-300:]}")
+        self.options["workdir"] = home.stdout.decode().strip()  # absolute: it goes into paths and variables
+        self.remote_run = f"{self.options['workdir']}/{self.plan.run_id}"
+        stage(self.login, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id)
+        pkg, digest = _package_folder()
+        try:
+            stage(self.login, pkg, self.options["workdir"], f".mltrain-pkg-{digest}")
+        finally:
+            shutil.rmtree(pkg, ignore_errors=True)
+        self.pkg_path = f"{self.options['workdir']}/.mltrain-pkg-{digest}"
+        boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
+                "runpy.run_module('jupyter_mltrain.collector', run_name='__main__')")
+        argv = [self.login.python, "-c", boot, self.pkg_path, token, self.options["collector_host"]]
+        self.relay = subprocess.Popen(self.login.command(self.login.head, argv), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, start_new_session=True)
+        assert self.relay.stdout is not None
+        fd = self.relay.stdout.fileno()
+        line = b""
+        while not line.endswith(b"\n"):  # byte by byte: what follows the port line are frames
+            byte = os.read(fd, 1)
+            if not byte:
+                raise LaunchError(f"the frame relay on {self.login.head.address} did not start")
+            line += byte
+        return StreamSource(fd, f"relay {self.login.head.address}"), int(line)
 
     def _query(self) -> tuple[str, str]:
         """(state, reason) of the job, cached for a second (squeue, else scontrol)."""
@@ -89,10 +155,9 @@ class SlurmLauncher(Launcher):
         if now - self._state[0] < 1.0 or self.job_id is None:
             return self._state[1], self._state[2]
         state, reason = self._state[1] or "PENDING", self._state[2]  # a failed query changes nothing
-        out = subprocess.run(["scontrol", "show", "job", "-o", self.job_id], env=self._env(), capture_output=True,
-                             text=True, timeout=30)
+        out = self._slurm(["scontrol", "show", "job", "-o", self.job_id])
         if out.returncode == 0:
-            fields = dict(item.split("=", 1) for item in out.stdout.split() if "=" in item)
+            fields = dict(item.split("=", 1) for item in out.stdout.decode(errors="replace").split() if "=" in item)
             state, reason = fields.get("JobState", state), fields.get("Reason", "")
         self._state = (now, state, reason)
         return state, reason
@@ -110,14 +175,18 @@ class SlurmLauncher(Launcher):
     def terminate(self) -> None:
         """scancel: Slurm sends SIGTERM to every task, then SIGKILL after its KillWait."""
         if self.job_id:
-            subprocess.run(["scancel", self.job_id], env=self._env(), capture_output=True, timeout=30)
+            self._slurm(["scancel", self.job_id])
 
     def kill(self) -> None:
         """scancel --signal=KILL: every task now."""
         self.kill_user_groups()
         if self.job_id:
-            subprocess.run(["scancel", "--full", "--signal=KILL", self.job_id], env=self._env(), capture_output=True,
-                           timeout=30)
+            self._slurm(["scancel", "--full", "--signal=KILL", self.job_id])
+        if self.relay is not None and self.relay.stdin is not None:
+            try:
+                self.relay.stdin.close()  # the relay ends with its input
+            except OSError:
+                pass
 
     def external_cause(self) -> str | None:
         """Slurm's reason when Slurm itself ended the job (time limit, node failure …)."""
@@ -132,7 +201,22 @@ class SlurmLauncher(Launcher):
         """Why ranks never reported: usually Slurm's own reason."""
         return self.external_cause()
 
+    def collect_outputs(self, dest: Path) -> None:
+        """Over ssh: copy the run's ``outputs/`` back from the login host's shared filesystem."""
+        if self.login is None:
+            return
+        from jupyter_mltrain.launch.ssh import _TAR_OUTPUTS
+
+        out = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c", _TAR_OUTPUTS,
+                                                                  self.remote_run]), capture_output=True, timeout=3600)
+        if out.returncode != 0:
+            raise LaunchError(f"copying outputs from {self.login.head.address} failed: {out.stderr[-300:]!r}")
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
+            tar.extractall(dest, filter="data")
+
     def describe(self) -> dict[str, Any]:
         """The job id and the script."""
         return {"launcher": self.name, "job_id": self.job_id, "script": str(self.script_path),
+                "login_host": self.options.get("login_host"), "relay_pid": self.relay.pid if self.relay else None,
                 "collector": f"{self.options['collector_host']}:{self.collector.port if self.collector else None}"}

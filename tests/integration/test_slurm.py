@@ -92,3 +92,26 @@ def test_the_time_in_slurm_s_queue_is_the_queued_stage(hpc: Path, store: Store) 
     record = run.wait(raise_on_error=False, timeout=180)
     assert record.status == "Completed" and run.logs(0) == "ran\n"
     assert record.stages["Preparing"] - record.stages["Queued"] >= 4.0
+
+
+@pytest.mark.timeout(240)
+def test_a_login_node_reached_over_ssh_runs_the_job_and_relays_everything(slurm, sshd, project: Path, store: Store,
+                                                                        tmp_path: Path) -> None:
+    import sys
+
+    work = tmp_path / "cluster-home"
+    (project / "mltrain.toml").write_text(
+        f'[targets.remote-hpc]\nkind = "slurm"\nlogin_host = "127.0.0.2"\nport = {sshd.port}\n'
+        f'identity = "{sshd.client_key}"\nknown_hosts = "{sshd.known_hosts}"\npython = "{sys.executable}"\n'
+        f'workdir = "{work}"\ncollector_host = "127.0.0.2"\nenv = {{ SLURM_CONF = "{slurm.conf}" }}\n')
+    (project / "main.py").write_text(DDP.replace('print("rank"', '(mt.outputs_dir() / f"r{rank}.txt").write_text("x")\n'
+                                                                  'print("rank"'))
+    run = submit(RunSpec(entry="main.py", source=str(project), target="remote-hpc",
+                         distribution=Distribution(mode="torch", processes_per_node=2)), store)
+    record = run.wait(raise_on_error=False, timeout=200)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-2000:])
+    assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]
+    assert run.logs(1).startswith("rank 1 of 2 job ")
+    assert (run.folder.path / "outputs" / "r0.txt").read_text() == "x"  # rank 0's outputs, copied back over ssh
+    assert (work / run.id / "main.py").is_file(), "the snapshot was staged to the login host's filesystem"
+    assert_no_process_left(run.id)
