@@ -197,6 +197,10 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
             raise SpecError("inputs", "--input is not supported on ssh targets yet: put the data on the hosts")
         # relative to each rank's working folder (the staged snapshot on its host); copied back in Finalizing
         env["MLTRAIN_OUTPUTS_DIR"] = "outputs"
+        per_host = int(target.get("gpus_per_host") or 0)
+        if per_host and not gpus:  # each agent takes its GPU(s) by local rank, as on this machine
+            env["MLTRAIN_GPUS"] = ",".join(str(g) for g in range(per_host))
+            env["MLTRAIN_GPU_POLICY"] = dist.gpu_policy
     if mode in ("torch", "mpi", "horovod"):
         env["MASTER_ADDR"] = master_addr
         env["MASTER_PORT"] = str(free_ports(1)[0] if not remote else 20000 + secrets.randbelow(30000))

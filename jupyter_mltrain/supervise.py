@@ -205,7 +205,12 @@ class Supervisor:
             while len(self.started) < self.world and time.time() < deadline and self.stopping_since is None:
                 time.sleep(0.2)
             hosts = [str(i.get("host")) for i in self.started.values()] or [socket.gethostname()]
-            write_json_atomic(self.run_dir / "env.json", envinfo.collect(self.plan.program[0], hosts))
+            remote = self.launcher.environment() if self.launcher is not None else None
+            if remote is not None:  # the ranks' interpreter lives on other hosts: ask there
+                record = {**remote, "hosts": sorted(set(hosts)), "submit_host": socket.gethostname()}
+            else:
+                record = envinfo.collect(self.plan.program[0], hosts)
+            write_json_atomic(self.run_dir / "env.json", record)
         except Exception as exc:
             print(f"mltrain: could not record env.json: {exc!r}", file=sys.stderr, flush=True)
 

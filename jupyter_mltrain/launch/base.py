@@ -54,6 +54,10 @@ class Launcher(abc.ABC):
         """Whether a scheduler still holds the job (only for launchers that queue)."""
         return False
 
+    def environment(self) -> dict[str, Any] | None:
+        """The ranks' interpreter and packages when they run elsewhere (None: this machine's, as usual)."""
+        return None
+
     def external_cause(self) -> str | None:
         """Why the ranks were ended from outside (a scheduler's time limit, a node failure), if they were."""
         return None

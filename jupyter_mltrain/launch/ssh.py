@@ -62,6 +62,17 @@ except LaunchError as exc:
     sys.exit(str(exc))
 """
 
+# argv: the ranks' interpreter (may start with ~); prints its version and packages as JSON
+_ENVIRONMENT = """
+import json, os, subprocess, sys
+python = os.path.expanduser(sys.argv[1])
+code = ("import json, platform, sys\\nfrom importlib.metadata import distributions\\n"
+        "print(json.dumps({'python': sys.executable, 'python_version': platform.python_version(),"
+        " 'platform': platform.platform(), 'packages': {d.metadata['Name']: d.version for d in distributions()"
+        " if d.metadata['Name']}}))")
+print(subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60).stdout)
+"""
+
 _REMOVE = """
 import shutil, os, sys
 for path in sys.argv[1:]:
@@ -204,6 +215,16 @@ class SSHLauncher(Launcher):
             if host.address in self.options["nodes"]:
                 subprocess.run(self.target.command(host, [self.plan.program[0], "-c", _REMOVE, self.run_dir]),
                                capture_output=True, timeout=120)
+
+    def environment(self) -> dict[str, Any] | None:
+        """The ranks' interpreter and packages, as the head host has them."""
+        out = subprocess.run(self.target.command(self.target.head, [self.target.python, "-c", _ENVIRONMENT,
+                                                                    self.plan.program[0]]),
+                             capture_output=True, text=True, timeout=120)
+        data = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else {}
+        data["packages"] = dict(sorted((data.get("packages") or {}).items(), key=lambda kv: kv[0].lower()))
+        data["measured_on"] = self.target.head.address
+        return data
 
     def describe(self) -> dict[str, Any]:
         """Hosts, staging and the connection."""

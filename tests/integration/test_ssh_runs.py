@@ -56,6 +56,10 @@ def test_mpi_across_two_hosts_streams_logs_metrics_and_brings_outputs_back(clust
     assert sorted(m["rank"] for m in run.metrics() if m["name"] == "total") == [0, 1, 2, 3]
     assert (run.folder.path / "outputs" / "result.txt").read_text() == "6"
     assert not (cluster / run.id).exists(), "the remote run folder is removed after a completed run"
+    import json
+
+    env = json.loads((run.folder.path / "env.json").read_text())
+    assert env["measured_on"] == "127.0.0.2" and "mpi4py" in env["packages"] and env["python_version"].count(".") == 2
     assert_no_process_left(run.id)
 
 
