@@ -235,3 +235,32 @@ def test_requirements_venv_is_built_once_per_host_and_reused(cluster: Path, proj
     assert second.wait(raise_on_error=False, timeout=120).status == "Completed"
     assert {second.logs(r).split()[2] for r in range(2)} == {prefix}
     assert marker.stat().st_mtime_ns == built, "the second run reused the environment"
+
+
+@pytest.mark.timeout(300)
+def test_horovod_across_two_hosts_keeps_parameters_identical(cluster: Path, project: Path, store: Store) -> None:
+    from test_horovod import HOROVOD_SCRIPT
+
+    (project / "main.py").write_text(HOROVOD_SCRIPT)
+    run = submit(RunSpec(entry="main.py", source=str(project), target="cluster",
+                         distribution=Distribution(mode="horovod", processes_per_node=1, nodes=2)), store)
+    record = run.wait(raise_on_error=False, timeout=280)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
+    digests = {line.split("sha256=")[1] for r in range(2) for line in run.logs(r).splitlines() if "PARAMS" in line}
+    assert len(digests) == 1
+    assert "HVD rank=1 size=2" in run.logs(1)
+
+
+@pytest.mark.timeout(300)
+def test_tf_parameter_server_across_two_hosts_completes_with_the_chief(cluster: Path, project: Path, store: Store) -> None:
+    from test_tensorflow import PS_SCRIPT
+
+    (project / "main.py").write_text(PS_SCRIPT)
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
+                   distribution=Distribution(mode="tf-ps", processes_per_node=2, nodes=2, workers=2, parameter_servers=1))
+    run = submit(spec, store)
+    record = run.wait(raise_on_error=False, timeout=280)
+    assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
+    assert "TASK chief 0" in run.logs(0) and "TASK ps 0" in run.logs(3)
+    assert "HISTORY" in run.logs(0)
+    assert_no_process_left(run.id)
