@@ -85,6 +85,19 @@ def _parse_host(target: str, item: Any) -> SSHHost:
     return SSHHost(address, count)
 
 
+def _connection(target: Target) -> dict[str, Any]:
+    """The ssh settings every kind of remote target shares."""
+    return {
+        "user": target.get("user"),
+        "port": target.get("port"),
+        "identity": target.get("identity"),
+        "known_hosts": target.get("known_hosts"),
+        "options": tuple(str(o) for o in target.get("ssh_options", [])),
+        "accept_new_host_keys": bool(target.get("accept_new_host_keys", False)),
+        "python": target.get("python", "python3"),
+    }
+
+
 @dataclass(frozen=True)
 class SSHTarget:
     """The connection settings of a ``kind = "ssh"`` target."""
@@ -111,18 +124,7 @@ class SSHTarget:
         hosts = tuple(_parse_host(target.name, h) for h in raw_hosts)
         if len({h.address for h in hosts}) != len(hosts):
             raise TargetError(f"target {target.name!r}: a host is listed twice in 'hosts'")
-        return cls(
-            name=target.name,
-            hosts=hosts,
-            user=target.get("user"),
-            port=target.get("port"),
-            identity=target.get("identity"),
-            known_hosts=target.get("known_hosts"),
-            options=tuple(str(o) for o in target.get("ssh_options", [])),
-            accept_new_host_keys=bool(target.get("accept_new_host_keys", False)),
-            python=target.get("python", "python3"),
-            mpirun=target.get("mpirun", "mpirun"),
-        )
+        return cls(name=target.name, hosts=hosts, mpirun=target.get("mpirun", "mpirun"), **_connection(target))
 
     @classmethod
     def login_node(cls, target: Target) -> SSHTarget:
@@ -130,17 +132,7 @@ class SSHTarget:
         host = target.get("login_host")
         if not host:
             raise TargetError(f"target {target.name!r} has no login_host")
-        return cls(
-            name=target.name,
-            hosts=(_parse_host(target.name, host),),
-            user=target.get("user"),
-            port=target.get("port"),
-            identity=target.get("identity"),
-            known_hosts=target.get("known_hosts"),
-            options=tuple(str(o) for o in target.get("ssh_options", [])),
-            accept_new_host_keys=bool(target.get("accept_new_host_keys", False)),
-            python=target.get("python", "python3"),
-        )
+        return cls(name=target.name, hosts=(_parse_host(target.name, host),), **_connection(target))
 
     @property
     def head(self) -> SSHHost:

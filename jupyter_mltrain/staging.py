@@ -149,3 +149,23 @@ def stage(target: SSHTarget, folder: Path, workdir: str, run_name: str, hosts: l
     with ThreadPoolExecutor(max_workers=min(16, len(chosen))) as pool:
         futures = [pool.submit(stage_host, target, h, folder, manifest, workdir, run_name) for h in chosen]
         return [f.result() for f in futures]
+
+
+_TAR_OUTPUTS = """
+import os, sys, tarfile
+root = os.path.join(os.path.expanduser(sys.argv[1]), "outputs")
+with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
+    if os.path.isdir(root):
+        tar.add(root, arcname=".")
+"""
+
+
+def fetch_outputs(target: SSHTarget, host: SSHHost, remote_run: str, dest: Path) -> None:
+    """Copy ``<remote_run>/outputs`` from ``host`` into ``dest`` (a tar stream over ssh)."""
+    out = subprocess.run(target.command(host, [target.python, "-c", _TAR_OUTPUTS, remote_run]), capture_output=True,
+                         timeout=3600)
+    if out.returncode != 0:
+        raise LaunchError(f"copying outputs from {host.address} failed: {out.stderr.decode(errors='replace')[-300:]}")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
+        tar.extractall(dest, filter="data")

@@ -113,6 +113,7 @@ class Supervisor:
         self.plan: LaunchPlan | None = None
         self.launcher: Launcher | None = None
         self.chief_done = False
+        self.env_thread: threading.Thread | None = None
 
     def _load_spec(self) -> RunSpec:
         data = json.loads((self.run_dir / "spec.json").read_text())
@@ -142,7 +143,8 @@ class Supervisor:
             return self._finish(Status.FAILED, {"message": f"internal error while launching: {exc!r}",
                                                  "traceback": traceback.format_exc(), "time": time.time()})
         self.store.set_status(self.run_id, Status.RUNNING)
-        threading.Thread(target=self._write_env, daemon=True).start()
+        self.env_thread = threading.Thread(target=self._write_env, daemon=True)
+        self.env_thread.start()
         try:
             self._loop(sources, wake_r)
         except Exception as exc:
@@ -363,6 +365,8 @@ class Supervisor:
         for fd in [*self.log_files.values(), *self.metric_files.values()]:
             os.close(fd)
         self.store.set_status(self.run_id, Status.FINALIZING)
+        if self.env_thread is not None:
+            self.env_thread.join(timeout=60)  # env.json is there when the run ends (short runs outpace it)
         if self.launcher is not None:
             try:
                 self.launcher.collect_outputs(self.run_dir / "outputs")

@@ -9,13 +9,11 @@ Slurm ends itself (time limit, node failure, preemption) fails the run with Slur
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import shlex
 import shutil
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
 from jupyter_mltrain.launch.base import Launcher
 from jupyter_mltrain.ssh import SSHTarget
+from jupyter_mltrain.staging import fetch_outputs, stage
 
 LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING",
                "STAGE_OUT"}
@@ -117,7 +116,6 @@ class SlurmLauncher(Launcher):
         """Stage the snapshot and the rank-side package to the login host; start a frame relay there."""
         assert self.login is not None
         from jupyter_mltrain.launch.ssh import _package_folder
-        from jupyter_mltrain.staging import stage
 
         home = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c",
                               "import os, sys; print(os.path.expanduser(sys.argv[1]))", self.options["workdir"]]),
@@ -203,17 +201,8 @@ class SlurmLauncher(Launcher):
 
     def collect_outputs(self, dest: Path) -> None:
         """Over ssh: copy the run's ``outputs/`` back from the login host's shared filesystem."""
-        if self.login is None:
-            return
-        from jupyter_mltrain.launch.ssh import _TAR_OUTPUTS
-
-        out = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c", _TAR_OUTPUTS,
-                                                                  self.remote_run]), capture_output=True, timeout=3600)
-        if out.returncode != 0:
-            raise LaunchError(f"copying outputs from {self.login.head.address} failed: {out.stderr[-300:]!r}")
-        dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
-            tar.extractall(dest, filter="data")
+        if self.login is not None:
+            fetch_outputs(self.login, self.login.head, self.remote_run, dest)
 
     def describe(self) -> dict[str, Any]:
         """The job id and the script."""

@@ -15,14 +15,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import secrets
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,19 +32,11 @@ from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
 from jupyter_mltrain.launch.base import Launcher, killpg
 from jupyter_mltrain.ssh import SSHTarget, check_target
-from jupyter_mltrain.staging import stage
+from jupyter_mltrain.staging import fetch_outputs, stage
 
 # What a rank needs of the package on a host without jupyter_mltrain installed.
 RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
              "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
-
-_TAR_OUTPUTS = """
-import io, os, sys, tarfile
-root = os.path.join(os.path.expanduser(sys.argv[1]), "outputs")
-with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
-    if os.path.isdir(root):
-        tar.add(root, arcname=".")
-"""
 
 # argv: package dir, workdir, base python, key, run dir; stdin: the requirements text
 _BUILD_ENV = """
@@ -198,13 +189,7 @@ class SSHLauncher(Launcher):
 
     def collect_outputs(self, dest: Path) -> None:
         """Copy the head's ``outputs/`` of this run into ``dest``."""
-        argv = self.target.command(self.target.head, [self.plan.program[0], "-c", _TAR_OUTPUTS, self.run_dir])
-        out = subprocess.run(argv, capture_output=True, timeout=3600)
-        if out.returncode != 0:
-            raise LaunchError(f"copying outputs from {self.target.head.address} failed: {out.stderr[-300:]!r}")
-        dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
-            tar.extractall(dest, filter="data")
+        fetch_outputs(self.target, self.target.head, self.run_dir, dest)
 
     def cleanup(self, completed: bool) -> None:
         """Remove the run's folder on the hosts, per the target's ``cleanup``."""
@@ -218,10 +203,15 @@ class SSHLauncher(Launcher):
 
     def environment(self) -> dict[str, Any] | None:
         """The ranks' interpreter and packages, as the head host has them."""
-        out = subprocess.run(self.target.command(self.target.head, [self.target.python, "-c", _ENVIRONMENT,
-                                                                    self.plan.program[0]]),
-                             capture_output=True, text=True, timeout=120)
-        data = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else {}
+        argv = self.target.command(self.target.head, [self.target.python, "-c", _ENVIRONMENT, self.plan.program[0]])
+        data: dict[str, Any] = {}
+        for attempt in range(3):  # sshd may turn away a connection while many are opening (MaxStartups)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+            if out.returncode == 0 and out.stdout.strip():
+                data = json.loads(out.stdout.strip().splitlines()[-1])
+                break
+            data = {"error": (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1][:300]}
+            time.sleep(1 + attempt)
         data["packages"] = dict(sorted((data.get("packages") or {}).items(), key=lambda kv: kv[0].lower()))
         data["measured_on"] = self.target.head.address
         return data

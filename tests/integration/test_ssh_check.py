@@ -68,14 +68,3 @@ def test_bad_host_lists_are_refused_naming_the_target() -> None:
                            ('["a:1", "a:2"]', "listed twice"), ('["-oProxyCommand=x:1"]', "bad host")):
         with pytest.raises(TargetError, match=message):
             SSHTarget.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])
-
-
-def test_submitting_to_a_target_without_its_launcher_launches_nothing(tmp_path: Path, home: Path) -> None:
-    (tmp_path / "mltrain.toml").write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n')
-    (tmp_path / "t.py").write_text("print(1)\n")
-    out = subprocess.run([*MLTRAIN, "submit", "--target", "hpc", "t.py"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60)
-    assert out.returncode == 2 and "needs the 'slurm' launcher" in out.stderr and "nothing was launched" in out.stderr
-    from jupyter_mltrain.store import Store
-
-    assert Store(home).list() == []
