@@ -162,7 +162,8 @@ class SSHTarget:
         return [*self.ssh_args(), self.destination(host), "--", shlex.join(argv)]
 
 
-def _ssh_failure(stderr: str, code: int) -> str:
+def ssh_failure_message(stderr: str, code: int) -> str:
+    """What ssh's own failure (exit 255) means, in a few words, from its stderr."""
     text = stderr.strip().splitlines()
     known = (
         ("Host key verification failed", "host key verification failed (the host's key is not the one in known_hosts)"),
@@ -192,7 +193,7 @@ def check_host(target: SSHTarget, host: SSHHost, timeout: float = CHECK_TIMEOUT_
         health.message = f"cannot run ssh: {exc.strerror or exc}"
     else:
         if out.returncode == 255:
-            health.message = _ssh_failure(out.stderr, out.returncode)
+            health.message = ssh_failure_message(out.stderr, out.returncode)
         elif out.returncode != 0:
             health.reachable = True
             tail = out.stderr.strip().splitlines()[-1:] or [f"exit code {out.returncode}"]

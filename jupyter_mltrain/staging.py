@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_mltrain.errors import LaunchError
-from jupyter_mltrain.ssh import SSHHost, SSHTarget
+from jupyter_mltrain.ssh import SSHHost, SSHTarget, ssh_failure_message
 
 OBJECTS = ".mltrain-objects"
+# What a rank needs of the package on a host without jupyter_mltrain installed (standard library only).
+RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
+             "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
 
 # argv: workdir; stdin: JSON list of digests; stdout: JSON list of the missing ones
 _MISSING = """
@@ -108,9 +111,7 @@ def snapshot_manifest(folder: Path, known: dict[str, list[object]] | None = None
 def _run(target: SSHTarget, host: SSHHost, argv: list[str], data: bytes, timeout: float) -> bytes:
     out = subprocess.run(target.command(host, argv), input=data, capture_output=True, timeout=timeout)
     if out.returncode != 0:
-        from jupyter_mltrain.ssh import _ssh_failure
-
-        why = _ssh_failure(out.stderr.decode(errors="replace"), out.returncode)
+        why = ssh_failure_message(out.stderr.decode(errors="replace"), out.returncode)
         raise LaunchError(f"staging to {host.address} failed: {why}")
     return out.stdout
 
@@ -169,3 +170,27 @@ def fetch_outputs(target: SSHTarget, host: SSHHost, remote_run: str, dest: Path)
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
         tar.extractall(dest, filter="data")
+
+
+def stage_rank_side(target: SSHTarget, workdir: str, hosts: list[SSHHost] | None = None) -> tuple[str, list[StageReport]]:
+    """Stage the rank-side modules to ``<workdir>/.mltrain-pkg-<content hash>``; return that folder and the reports."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    import jupyter_mltrain
+
+    src = Path(jupyter_mltrain.__file__).parent
+    digest = hashlib.sha256()
+    folder = Path(tempfile.mkdtemp(prefix="mltrain-pkg-"))
+    try:
+        for rel in RANK_SIDE:
+            data = (src / rel).read_bytes()
+            digest.update(rel.encode() + b"\0" + data)
+            dest = folder / "jupyter_mltrain" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        name = f".mltrain-pkg-{digest.hexdigest()[:16]}"
+        return f"{workdir}/{name}", stage(target, folder, workdir, name, hosts)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
 from jupyter_mltrain.launch.base import Launcher
 from jupyter_mltrain.ssh import SSHTarget
-from jupyter_mltrain.staging import fetch_outputs, stage
+from jupyter_mltrain.staging import fetch_outputs, stage, stage_rank_side
 
 LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING",
                "STAGE_OUT"}
@@ -115,7 +114,6 @@ class SlurmLauncher(Launcher):
     def _start_relay(self, token: str) -> tuple[Source, int]:
         """Stage the snapshot and the rank-side package to the login host; start a frame relay there."""
         assert self.login is not None
-        from jupyter_mltrain.launch.ssh import _package_folder
 
         home = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c",
                               "import os, sys; print(os.path.expanduser(sys.argv[1]))", self.options["workdir"]]),
@@ -126,12 +124,7 @@ class SlurmLauncher(Launcher):
         self.options["workdir"] = home.stdout.decode().strip()  # absolute: it goes into paths and variables
         self.remote_run = f"{self.options['workdir']}/{self.plan.run_id}"
         stage(self.login, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id)
-        pkg, digest = _package_folder()
-        try:
-            stage(self.login, pkg, self.options["workdir"], f".mltrain-pkg-{digest}")
-        finally:
-            shutil.rmtree(pkg, ignore_errors=True)
-        self.pkg_path = f"{self.options['workdir']}/.mltrain-pkg-{digest}"
+        self.pkg_path, _ = stage_rank_side(self.login, self.options["workdir"])
         boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
                 "runpy.run_module('jupyter_mltrain.collector', run_name='__main__')")
         argv = [self.login.python, "-c", boot, self.pkg_path, token, self.options["collector_host"]]

@@ -14,29 +14,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import jupyter_mltrain
 from jupyter_mltrain.collector import Source, StreamSource
 from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
 from jupyter_mltrain.launch.base import Launcher, killpg
 from jupyter_mltrain.ssh import SSHTarget, check_target
-from jupyter_mltrain.staging import fetch_outputs, stage
-
-# What a rank needs of the package on a host without jupyter_mltrain installed.
-RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
-             "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
+from jupyter_mltrain.staging import fetch_outputs, stage, stage_rank_side
 
 # argv: package dir, workdir, base python, key, run dir; stdin: the requirements text
 _BUILD_ENV = """
@@ -71,20 +63,6 @@ for path in sys.argv[1:]:
 """
 
 
-def _package_folder() -> tuple[Path, str]:
-    """A temporary copy of the rank-side modules, and a name for it that changes with their content."""
-    src = Path(jupyter_mltrain.__file__).parent
-    digest = hashlib.sha256()
-    folder = Path(tempfile.mkdtemp(prefix="mltrain-pkg-"))
-    for rel in RANK_SIDE:
-        data = (src / rel).read_bytes()
-        digest.update(rel.encode() + b"\0" + data)
-        dest = folder / "jupyter_mltrain" / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    return folder, digest.hexdigest()[:16]
-
-
 class SSHLauncher(Launcher):
     """Starts the ranks on an ssh target's hosts through mpirun on its first host."""
 
@@ -107,13 +85,8 @@ class SSHLauncher(Launcher):
             raise LaunchError("; ".join(f"host {h.host} is not reachable: {h.message}" for h in down))
         staged = hosts[:1] if self.options.get("shared_fs") else hosts
         reports = stage(self.target, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id, staged)
-        pkg, digest = _package_folder()
-        try:
-            reports += stage(self.target, pkg, self.options["workdir"], f".mltrain-pkg-{digest}", staged)
-        finally:
-            shutil.rmtree(pkg, ignore_errors=True)
-        self.stage_reports = [r.__dict__ for r in reports]
-        self.pkg_dir = f"{self.options['workdir']}/.mltrain-pkg-{digest}"
+        self.pkg_dir, pkg_reports = stage_rank_side(self.target, self.options["workdir"], staged)
+        self.stage_reports = [r.__dict__ for r in reports + pkg_reports]
         wanted = self.plan.launcher_options.get("requirements")
         if wanted:
             self._build_envs(staged, wanted)
