@@ -48,6 +48,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python", help="interpreter for the ranks (default: this one)")
     parser.add_argument("--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit (default 300)")
     parser.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument("--hang-timeout", type=float, metavar="S",
+                        help="report a hang (naming the rank, with every rank's stack) when a rank's interpreter "
+                        "stops beating or no rank prints or logs anything for S seconds (default: off)")
     parser.add_argument("--gather-outputs", default="rank0", choices=["rank0", "all"], help="whose ./outputs to keep")
     parser.add_argument("--wait", action="store_true", help="block until the run ends; fail if it did not complete")
     parser.add_argument("--dry-run", action="store_true",
@@ -108,5 +111,6 @@ def spec_from_options(
         snapshot=SnapshotOptions(size_limit_mb=options.snapshot_limit),
         gather_outputs=options.gather_outputs,
         grace_period_s=options.grace,
+        hang_timeout_s=options.hang_timeout,
         origin=dict(origin or {}),
     )

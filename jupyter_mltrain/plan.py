@@ -251,6 +251,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
     env.update(user_env)
+    if spec.hang_timeout_s:
+        env["MLTRAIN_HEARTBEAT"] = "1"
     options: dict[str, Any] = {
         "mpirun": target.get("mpirun", "mpirun"),
         "mpirun_args": [str(a) for a in target.get("mpirun_args", [])],
@@ -281,7 +283,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         mode=mode,
         world_size=world,
         workdir=str(run_dir / "snapshot"),
-        program=[python, spec.entry, *spec.args],
+        program=[python, *(["-m", "jupyter_mltrain.watch"] if spec.hang_timeout_s else []), spec.entry, *spec.args],
         env=env,
         rank_env=rank_env,
         roles=roles,

@@ -17,6 +17,8 @@ Payloads by kind:
   ``{"event": "progress", ...}``.
 - ``START``: JSON ``{"pid", "host", "local_rank", ...}`` when the user program started.
 - ``EXIT``: JSON ``{"code": int | null, "signal": int | null}`` when it ended.
+- ``HEARTBEAT``: empty; the program's interpreter is alive (sent at most once a second, only
+  when the run has a hang timeout and the program runs under ``jupyter_mltrain.watch``).
 
 The decoder is incremental (any split of the byte stream decodes the same) and
 resynchronises on the next magic after garbage, counting the bytes it skipped.
@@ -46,6 +48,7 @@ class Kind(enum.IntEnum):
     METRICS = 3
     START = 4
     EXIT = 5
+    HEARTBEAT = 6
 
 
 Frame = tuple[Kind, int, bytes]

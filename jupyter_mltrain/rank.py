@@ -12,6 +12,9 @@ The agent
 - runs the user's program as its child, in its own process group, and frames each line of
   its stdout/stderr and each metric batch (see ``protocol``) onto its channel;
 - forwards SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 to the program's process group;
+- with ``MLTRAIN_HEARTBEAT=1`` (a run with a hang timeout, its program under
+  ``jupyter_mltrain.watch``): gives the program a heartbeat pipe, relays its beats as
+  ``HEARTBEAT`` frames (at most one a second), and forwards SIGQUIT (a stack dump) to it;
 - reports the program's exit code or signal in an ``EXIT`` frame and exits the same way;
 - kills the program and exits when its channel is lost (the supervisor died).
 
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from jupyter_mltrain.protocol import Kind, encode, encode_json
 
 READ_SIZE = 256 * 1024
+HEARTBEAT_FRAME_S = 1.0
 MAX_LINE = 1024 * 1024
 KILL_GRACE_S = 3.0
 
@@ -184,6 +188,8 @@ class Agent:
         self.channel = Channel(env.get("MLTRAIN_CHANNEL", "fd"), self.rank, env.get("MLTRAIN_TOKEN", ""))
         self.proc: subprocess.Popen[bytes] | None = None
         self.forwarded: list[int] = []
+        self.watched = self.env.get("MLTRAIN_HEARTBEAT") == "1"
+        self.last_beat_sent = 0.0
 
     def _forward(self, signum: int, _frame: object) -> None:
         self.forwarded.append(signum)
@@ -192,6 +198,28 @@ class Agent:
                 os.killpg(self.proc.pid, signum)
             except ProcessLookupError:
                 pass
+
+    def _dump_stacks(self, _signum: int, _frame: object) -> None:
+        if self.watched and self.proc is not None and self.proc.returncode is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGQUIT)
+            except ProcessLookupError:
+                pass
+
+    def _relay_heartbeat(self, fd: int, sel: selectors.BaseSelector) -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            sel.unregister(fd)
+            return
+        now = time.monotonic()
+        if now - self.last_beat_sent >= HEARTBEAT_FRAME_S:
+            self.last_beat_sent = now
+            self.channel.send(encode(Kind.HEARTBEAT, self.rank, b""))
 
     def _kill_group(self, sig: int) -> None:
         if self.proc is not None:
@@ -204,9 +232,16 @@ class Agent:
         """Start the program, relay until it ends, and return the exit status to use."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
             signal.signal(sig, self._forward)
+        signal.signal(signal.SIGQUIT, self._dump_stacks)
         metrics_r, metrics_w = os.pipe()
         env = dict(self.env)
         env["MLTRAIN_METRICS_FD"] = str(metrics_w)
+        child_fds = [metrics_w]
+        heartbeat_r = -1
+        if self.watched:
+            heartbeat_r, heartbeat_w = os.pipe()
+            env["MLTRAIN_HEARTBEAT_FD"] = str(heartbeat_w)
+            child_fds.append(heartbeat_w)
         env.pop("MLTRAIN_CHANNEL", None)
         env.pop("MLTRAIN_TOKEN", None)
         try:
@@ -216,7 +251,7 @@ class Agent:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                pass_fds=(metrics_w,),
+                pass_fds=tuple(child_fds),
                 start_new_session=True,
                 preexec_fn=lambda: _set_parent_death_signal(signal.SIGKILL),
             )
@@ -226,7 +261,8 @@ class Agent:
             self.channel.send(encode_json(Kind.EXIT, self.rank, {"code": 127, "signal": None}))
             return 127
         finally:
-            os.close(metrics_w)
+            for fd in child_fds:
+                os.close(fd)
         self.channel.send(
             encode_json(
                 Kind.START,
@@ -251,6 +287,9 @@ class Agent:
         for fd in streams:
             sel.register(fd, selectors.EVENT_READ)
         sel.register(self.channel.lifeline, selectors.EVENT_READ)
+        if heartbeat_r >= 0:
+            os.set_blocking(heartbeat_r, False)
+            sel.register(heartbeat_r, selectors.EVENT_READ)
         open_fds = set(streams)
         lifeline_lost = False
         exited_at: float | None = None
@@ -261,6 +300,9 @@ class Agent:
                     if not _lifeline_alive(fd, self.channel.sock):
                         lifeline_lost = True
                         sel.unregister(fd)
+                    continue
+                if fd == heartbeat_r:
+                    self._relay_heartbeat(fd, sel)
                     continue
                 self._pump(fd, streams[fd], open_fds, sel)
             if lifeline_lost or self.channel.lost:

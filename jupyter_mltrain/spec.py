@@ -133,6 +133,7 @@ class RunSpec:
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
     gather_outputs: str = "rank0"
     grace_period_s: float = 10.0
+    hang_timeout_s: float | None = None
     origin: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -161,6 +162,10 @@ class RunSpec:
             raise SpecError("origin", f"must be a mapping, got {type(self.origin).__name__}")
         if not self.grace_period_s >= 0:
             raise SpecError("grace_period_s", f"must be >= 0, got {self.grace_period_s!r}")
+        if self.hang_timeout_s is not None and not (
+            isinstance(self.hang_timeout_s, (int, float)) and 0 < self.hang_timeout_s < float("inf")
+        ):
+            raise SpecError("hang_timeout_s", f"must be a number of seconds > 0, got {self.hang_timeout_s!r}")
 
     @property
     def world_size(self) -> int:

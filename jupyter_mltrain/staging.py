@@ -23,7 +23,7 @@ from jupyter_mltrain.ssh import SSHHost, SSHTarget, ssh_failure_message
 
 OBJECTS = ".mltrain-objects"
 # What a rank needs of the package on a host without jupyter_mltrain installed (standard library only).
-RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
+RANK_SIDE = ("__init__.py", "rank.py", "runtime.py", "watch.py", "protocol.py", "collector.py", "remote.py", "envs.py", "errors.py",
              "integrations/__init__.py", "integrations/torch.py", "integrations/keras.py")
 
 # argv: workdir; stdin: JSON list of digests; stdout: JSON list of the missing ones

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -48,6 +51,9 @@ STDERR_TAIL_BYTES = 64 * 1024
 SUMMARY_INTERVAL_S = 1.0
 LATE_FRAMES_S = 2.0
 AFTER_KILL_S = 5.0
+STACK_DUMP_WAIT_S = 2.0
+PY_SPY_TIMEOUT_S = 10.0
+_STACK_LINE = re.compile(rb"^(Current thread 0x|Thread 0x|  File \"|  <no Python frame>|Stack \(most recent call first\):)")
 
 
 def signal_description(sig: int) -> str:
@@ -114,6 +120,9 @@ class Supervisor:
         self.launcher: Launcher | None = None
         self.chief_done = False
         self.env_thread: threading.Thread | None = None
+        self.last_seen: dict[int, float] = {}
+        self.last_output: dict[int, float] = {}
+        self.hang: dict[str, Any] | None = None
 
     def _load_spec(self) -> RunSpec:
         data = json.loads((self.run_dir / "spec.json").read_text())
@@ -254,6 +263,11 @@ class Supervisor:
                 if now - self.stopping_since >= self.spec.grace_period_s:
                     self.launcher.kill()
                     self.killed_at = now
+            if self.spec.hang_timeout_s and self.hang is None and self.stopping_since is None:
+                self._check_hang(now)
+            if self.hang is not None and "saved" not in self.hang and now - self.hang["at"] >= STACK_DUMP_WAIT_S:
+                self._save_stacks()
+                self._begin_stop()
             if now >= next_beat:
                 self.store.update(self.run_id, heartbeat=time.time())
                 next_beat = now + HEARTBEAT_S
@@ -275,6 +289,9 @@ class Supervisor:
 
     def _handle(self, frame: Frame) -> None:
         kind, rank, payload = frame
+        now = self.last_seen[rank] = time.monotonic()
+        if kind == Kind.STDOUT or kind == Kind.STDERR or kind == Kind.METRICS or kind == Kind.START:
+            self.last_output[rank] = now
         if kind == Kind.STDOUT or kind == Kind.STDERR:
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", payload)
             if kind == Kind.STDERR:
@@ -340,6 +357,85 @@ class Supervisor:
             "traceback": extract_traceback(tail),
             "stderr_tail": "\n".join(tail.splitlines()[-40:]),
         }
+
+    # -- hangs -----------------------------------------------------------------------------
+
+    def _check_hang(self, now: float) -> None:
+        """With a hang timeout: a rank whose interpreter stopped beating, or, when no rank has
+        printed or logged anything for that long, the first rank to fall silent, is hung."""
+        limit = float(self.spec.hang_timeout_s or 0)
+        live = [r for r in self.started if r not in self.exits]
+        if not live:
+            return
+        silent = [r for r in live if now - self.last_seen.get(r, now) > limit]
+        if silent:
+            rank = max(silent, key=lambda r: now - self.last_seen[r])
+            why = f"its interpreter sent no heartbeat for {now - self.last_seen[rank]:.0f} s"
+        elif all(now - self.last_output.get(r, now) > limit for r in live):
+            rank = min(live, key=lambda r: self.last_output[r])
+            why = (f"no rank printed or logged anything for {limit:g} s; it fell silent first, "
+                   f"{now - self.last_output[rank]:.0f} s ago")
+        else:
+            return
+        info = self.started.get(rank, {})
+        host = info.get("host", socket.gethostname())
+        state = _process_state(info.get("pid"), host)
+        role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
+        message = f"rank {rank} ({role}) on {host} hung: {why}" + (f" (process state: {state})" if state else "")
+        print(f"mltrain: {message}; saving every rank's stack", file=sys.stderr, flush=True)
+        self.root_cause = {"message": message, "rank": rank, "host": host, "hang": True, "time": time.time(),
+                           "hang_timeout_s": limit, "process_state": state, "stacks": "stacks/"}
+        self.hang = {"at": now, "offsets": {r: self._log_size(r) for r in live}, "live": live, "py_spy": {}}
+        (self.run_dir / "stacks").mkdir(exist_ok=True)
+        py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+        for r in live:
+            pid = self.started[r].get("pid")
+            if not pid or self.started[r].get("host") != socket.gethostname():
+                continue
+            try:
+                os.kill(int(pid), signal.SIGQUIT)  # jupyter_mltrain.watch: faulthandler prints the stacks
+            except (ProcessLookupError, PermissionError):
+                pass
+            if py_spy:
+                self.hang["py_spy"][r] = subprocess.Popen(
+                    [py_spy, "dump", "--nonblocking", "--pid", str(pid)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL)
+
+    def _log_size(self, rank: int) -> int:
+        fd = self.log_files.get(rank)
+        return os.fstat(fd).st_size if fd is not None else 0
+
+    def _save_stacks(self) -> None:
+        """Write ``stacks/rank-N.txt``: py-spy's dump where it ran, and what faulthandler printed."""
+        assert self.hang is not None
+        self.hang["saved"] = True
+        for r in self.hang["live"]:
+            info = self.started.get(r, {})
+            header = (f"# rank {r}, pid {info.get('pid')} on {info.get('host')}, "
+                      f"state {_process_state(info.get('pid'), info.get('host')) or 'unknown'}\n")
+            parts = [header.encode()]
+            proc = self.hang["py_spy"].get(r)
+            if proc is not None:
+                try:
+                    out, _ = proc.communicate(timeout=PY_SPY_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out = b"(py-spy did not answer)\n"
+                parts.append(b"\n## py-spy dump\n" + out)
+            printed = b""
+            try:
+                with open(self.run_dir / "logs" / f"rank-{r}.log", "rb") as fh:
+                    fh.seek(self.hang["offsets"][r])
+                    printed = fh.read(4 * 1024 * 1024)
+            except OSError:
+                pass
+            stack = b"\n".join(line for line in printed.splitlines() if _STACK_LINE.match(line))
+            parts.append(b"\n## faulthandler (SIGQUIT)\n"
+                         + (stack + b"\n" if stack else b"(no answer: the process is stopped, frozen or remote)\n"))
+            try:
+                (self.run_dir / "stacks" / f"rank-{r}.txt").write_bytes(b"".join(parts))
+            except OSError as exc:
+                print(f"mltrain: cannot save rank {r}'s stack: {exc}", file=sys.stderr, flush=True)
 
     def _begin_stop(self) -> None:
         if self.stopping_since is None and self.launcher is not None:
@@ -429,6 +525,20 @@ class Supervisor:
         if cause:
             print(f"mltrain: run {status.value}: {cause.get('message')}", file=sys.stderr, flush=True)
         return 0 if status == Status.COMPLETED else 1
+
+
+def _process_state(pid: Any, host: Any) -> str | None:
+    """``T (stopped)`` style state of a process on this host, from ``/proc``."""
+    if not pid or host != socket.gethostname():
+        return None
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            code = fh.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError, ValueError):
+        return None
+    names = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "stopped by a tracer",
+             "Z": "zombie"}
+    return f"{code} ({names.get(code, 'other')})"
 
 
 def main(argv: list[str] | None = None) -> int:
