@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["check"], help="check: per host reachable, python, mpirun, slots, GPUs")
     p.add_argument("target", nargs="?", help="the target to check")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("doctor", help="check the run index against the run folders and rebuild it from them",
+                       description="Check the run index against the run folders (the truth); rebuild a damaged "
+                       "index from them, index runs it missed, drop rows whose folder is gone.")
+    p.add_argument("--check", action="store_true", help="only report; exit 1 if anything needs repair")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -185,9 +191,19 @@ def run_command(args: argparse.Namespace) -> int:
             print(json.dumps(record.to_dict()))
         return EXIT_OK if record.status == "Completed" else EXIT_RUN_FAILED
 
+    if args.command == "doctor":
+        from jupyter_mltrain.doctor import main_report
+
+        text, healthy = main_report(None, args.check, args.json)
+        print(text)
+        return EXIT_OK if healthy else EXIT_RUN_FAILED
+
     store = Store()
     if args.command == "runs":
         records = store.list(experiment=args.experiment, status=args.status, limit=args.limit)
+        if store.degraded:
+            print(f"mltrain: warning: the run index cannot be used ({store.index_error}); listed from the run "
+                  "folders. `mltrain doctor` rebuilds it.", file=sys.stderr)
         if args.json:
             print(json.dumps([r.to_dict() for r in records]))
         else:

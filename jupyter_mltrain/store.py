@@ -12,6 +12,12 @@
     runs/<id>/outputs/       files the run kept
 
 Logs and metrics are append-only; readers follow them by byte offset.
+
+The folders are the truth and the index a fast copy of them: when the index cannot be read
+(damaged, or locked past the busy timeout), readers fall back to the folders' ``status.json``;
+a write the index refused is kept in the folder and its run id in ``index-behind``, caught up
+the next time a Store opens a healthy index. ``mltrain doctor`` (``doctor.py``) rebuilds a
+damaged index from the folders.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from jupyter_mltrain.procs import process_alive
 
 HEARTBEAT_S = 2.0
 STALE_HEARTBEAT_S = 30.0
+BEHIND_FILE = "index-behind"
 
 
 class Status(str, enum.Enum):
@@ -174,6 +181,15 @@ def _filters(experiment: str | None, status: str | None, query: str | None) -> t
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
+def _filter_records(records: list[RunRecord], experiment: str | None, status: str | None,
+                    query: str | None) -> list[RunRecord]:
+    """``_filters``' conditions applied to records in memory (when reading the folders)."""
+    q = (query or "").lower()
+    return [r for r in records if (experiment is None or r.experiment == experiment)
+            and (status is None or r.status == status)
+            and (not q or q in r.name.lower() or q in r.id.lower() or q in r.experiment.lower())]
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON so that no reader sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -182,26 +198,121 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-class Store:
-    """The run folders and their index under one ``MLTRAIN_HOME``."""
+class IndexUnavailable(Exception):
+    """The index could not serve a query (damaged, or locked past the busy timeout)."""
 
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+
+def record_from_dict(data: dict[str, Any]) -> RunRecord:
+    """A RunRecord from ``to_dict()`` output (a run folder's ``status.json``)."""
+    known = RunRecord.__dataclass_fields__
+    return RunRecord(**{k: v for k, v in data.items() if k in known})
+
+
+class Store:
+    """The run folders and their index under one ``MLTRAIN_HOME``.
+
+    ``busy_timeout_s``: how long a query waits for a lock held by another process before the
+    index counts as unavailable for it.
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = 5.0) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.runs_dir = self.home / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.home, 0o700)
         self.index_path = self.home / "runs.sqlite"
+        self.index_error: str | None = None
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.index_path, timeout=30, check_same_thread=False, isolation_level=None)
-        os.chmod(self.index_path, 0o600)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+        self._db: sqlite3.Connection | None = None
+        try:
+            db = sqlite3.connect(self.index_path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None)
+            os.chmod(self.index_path, 0o600)
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        except sqlite3.Error as exc:
+            self.index_error = f"{self.index_path}: {exc}"
+            return
+        if (self.home / BEHIND_FILE).exists():
+            self._catch_up()
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the index failed this Store (reads then come from the run folders)."""
+        return self.index_error is not None
 
     def close(self) -> None:
         """Close the index connection."""
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+
+    def _query(self, sql: str, args: Any = (), *, many: bool = False) -> list[Any]:
+        """Run one statement on the index; ``IndexUnavailable`` if it cannot."""
+        with self._lock:
+            if self._db is None:
+                raise IndexUnavailable(self.index_error)
+            try:
+                cur = self._db.executemany(sql, args) if many else self._db.execute(sql, args)
+                rows = cur.fetchall()
+                self.index_error = None
+                return rows
+            except sqlite3.Error as exc:
+                self.index_error = f"{self.index_path}: {exc}"
+                if not isinstance(exc, sqlite3.OperationalError):  # damaged: stop using it
+                    self._db.close()
+                    self._db = None
+                raise IndexUnavailable(self.index_error) from exc
+
+    def _mark_behind(self, run_id: str) -> None:
+        fd = os.open(self.home / BEHIND_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, run_id.encode() + b"\n")
+        finally:
+            os.close(fd)
+
+    def _catch_up(self) -> None:
+        """Copy the runs whose writes the index missed from their folders into it."""
+        behind = self.home / BEHIND_FILE
+        taken = behind.with_name(f"{BEHIND_FILE}.{os.getpid()}")
+        try:
+            os.rename(behind, taken)
+        except OSError:
+            return
+        ids = sorted(set(taken.read_text().split()))
+        try:
+            self.upsert([r for r in (self.folder_record(i) for i in ids) if r is not None])
+        except IndexUnavailable:
+            for run_id in ids:
+                self._mark_behind(run_id)
+        taken.unlink(missing_ok=True)
+
+    def upsert(self, records: list[RunRecord]) -> None:
+        """Write whole records into the index (``IndexUnavailable`` if it cannot)."""
+        self._query(
+            f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [_record_to_row(r) for r in records], many=True,
+        )
+
+    def folder_record(self, run_id: str) -> RunRecord | None:
+        """The record kept in the run's folder (``status.json``), or None."""
+        try:
+            return record_from_dict(json.loads((self.run_dir(run_id) / "status.json").read_text()))
+        except (OSError, ValueError, TypeError, RunNotFound):
+            return None
+
+    def folder_records(self) -> list[RunRecord]:
+        """Every run's record from its folder, newest first (what readers use without an index)."""
+        records = []
+        for entry in os.scandir(self.runs_dir):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            record = self.folder_record(entry.name)
+            if record is not None:
+                records.append(record)
+        records.sort(key=lambda r: (r.created, r.id), reverse=True)
+        return records
 
     def run_dir(self, run_id: str) -> Path:
         """The folder of run ``run_id`` (which may not exist)."""
@@ -220,11 +331,12 @@ class Store:
             write_json_atomic(tmp / "status.json", record.to_dict())
             os.rename(tmp, final)
             try:
-                with self._lock:
-                    self._db.execute(
-                        f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                        _record_to_row(record),
-                    )
+                self._query(
+                    f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                    _record_to_row(record),
+                )
+            except IndexUnavailable:
+                self._mark_behind(record.id)  # the folder holds it; readers and doctor find it there
             except BaseException:
                 shutil.rmtree(final, ignore_errors=True)
                 raise
@@ -235,8 +347,7 @@ class Store:
 
     def delete(self, run_id: str) -> None:
         """Remove a run from the index and its folder from disk."""
-        with self._lock:
-            self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._query("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def update(self, run_id: str, **fields: Any) -> RunRecord:
@@ -247,12 +358,14 @@ class Store:
                 setattr(record, key, value)
             cols = list(fields)
             row = dict(zip(_COLUMNS, _record_to_row(record)))
-            self._db.execute(
-                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                [row[c] for c in cols] + [run_id],
-            )
-        if set(fields) - {"heartbeat"}:
-            write_json_atomic(Path(record.run_dir) / "status.json", record.to_dict())
+            if set(fields) - {"heartbeat"}:  # the folder first: it is the truth
+                write_json_atomic(Path(record.run_dir) / "status.json", record.to_dict())
+            try:
+                self._query(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                            [row[c] for c in cols] + [run_id])
+            except IndexUnavailable:
+                if set(fields) - {"heartbeat"}:
+                    self._mark_behind(run_id)
         return record
 
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
@@ -268,11 +381,14 @@ class Store:
         return self.update(run_id, status=status.value, stages=stages, **fields)
 
     def _get_raw(self, run_id: str) -> RunRecord:
-        with self._lock:
-            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        try:
+            rows = self._query(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", (run_id,))
+        except IndexUnavailable:
+            rows = []
+        record = _row_to_record(rows[0]) if rows else self.folder_record(run_id)
+        if record is None:
             raise RunNotFound(f"no run {run_id!r} in {self.home}")
-        return _row_to_record(row)
+        return record
 
     def get(self, run_id: str) -> RunRecord:
         """The run's record, marking it Lost if its supervisor died without a final status."""
@@ -293,19 +409,33 @@ class Store:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-        return [self._check_alive(_row_to_record(r)) for r in rows]
+        try:
+            records = [_row_to_record(r) for r in self._query(sql, args)]
+        except IndexUnavailable:
+            found = _filter_records(self.folder_records(), experiment, status, query)
+            records = found[offset:] if limit is None else found[offset : offset + limit]
+        return [self._check_alive(r) for r in records]
 
     def count(self, experiment: str | None = None, status: str | None = None, query: str | None = None) -> int:
         """How many runs ``list`` would give without a limit."""
         where, args = _filters(experiment, status, query)
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM runs" + where, args).fetchone()[0])
+        try:
+            return int(self._query("SELECT COUNT(*) FROM runs" + where, args)[0][0])
+        except IndexUnavailable:
+            return len(_filter_records(self.folder_records(), experiment, status, query))
 
     def _check_alive(self, record: RunRecord) -> RunRecord:
         if record.final:
             return record
+        kept = self.folder_record(record.id)
+        if kept is not None and (kept.final or len(kept.stages) > len(record.stages)):
+            try:  # the index missed a write; the folder is the truth
+                self.upsert([kept])
+            except IndexUnavailable:
+                pass
+            record = kept
+            if record.final:
+                return record
         here = record.supervisor_host == socket.gethostname()
         if here and record.supervisor_pid:
             starting = record.heartbeat is None and time.time() - record.created < STALE_HEARTBEAT_S

@@ -103,7 +103,7 @@ class Supervisor:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir.resolve()
         self.run_id = self.run_dir.name
-        self.store = Store(self.run_dir.parent.parent)
+        self.store = Store(self.run_dir.parent.parent, busy_timeout_s=2.0)  # a locked index must not stall the ranks
         self.spec = self._load_spec()
         self.world = self.spec.world_size
         self.log_files: dict[int, int] = {}

@@ -182,7 +182,8 @@ class RunsHandler(MLTrainHandler):
             return self.fail(400, f"unknown status {filters['status']!r}", "status")
         records = await self.blocking(self.store.list, limit=limit, offset=offset, **filters)
         total = await self.blocking(self.store.count, **filters)
-        self.reply({"runs": [r.to_dict() for r in records], "total": total, "offset": offset, "limit": limit})
+        self.reply({"runs": [r.to_dict() for r in records], "total": total, "offset": offset, "limit": limit,
+                    "index_error": self.store.index_error})
 
     @web.authenticated
     @authorized("execute")
