@@ -266,9 +266,14 @@ class Store:
                 raise IndexUnavailable(self.index_error) from exc
 
     def _mark_behind(self, run_id: str) -> None:
-        fd = os.open(self.home / BEHIND_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fd = os.open(self.home / BEHIND_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            return  # the folder has the record; `mltrain doctor` finds the difference
         try:
             os.write(fd, run_id.encode() + b"\n")
+        except OSError:
+            pass
         finally:
             os.close(fd)
 

@@ -15,6 +15,7 @@ process still carrying the run's marker is killed, so nothing is left behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -52,6 +53,9 @@ SUMMARY_INTERVAL_S = 1.0
 LATE_FRAMES_S = 2.0
 AFTER_KILL_S = 5.0
 STACK_DUMP_WAIT_S = 2.0
+# Disk space set aside at the start and given back when the disk fills, so that the final
+# status can still be written to the folder and the index.
+RESERVE_BYTES = 512 * 1024
 PY_SPY_TIMEOUT_S = 10.0
 _STACK_LINE = re.compile(rb"^(Current thread 0x|Thread 0x|  File \"|  <no Python frame>|Stack \(most recent call first\):)")
 
@@ -123,6 +127,9 @@ class Supervisor:
         self.last_seen: dict[int, float] = {}
         self.last_output: dict[int, float] = {}
         self.hang: dict[str, Any] | None = None
+        self.reserve = self.run_dir / ".reserve"
+        self.disk_full = False
+        self.dropped_bytes = 0
 
     def _load_spec(self) -> RunSpec:
         data = json.loads((self.run_dir / "spec.json").read_text())
@@ -142,6 +149,7 @@ class Supervisor:
         signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_cancel_signal)
+        self._set_aside_reserve()
         self.store.update(self.run_id, supervisor_pid=os.getpid(), supervisor_host=socket.gethostname(),
                           heartbeat=time.time())
         try:
@@ -308,19 +316,43 @@ class Supervisor:
             self._rank_exited(rank, json.loads(payload))
 
     def _append(self, files: dict[int, int], rank: int, folder: str, name: str, payload: bytes) -> None:
+        if self.disk_full:
+            self.dropped_bytes += len(payload)
+            return
         fd = files.get(rank)
+        view = memoryview(payload)
         try:
             if fd is None:
                 fd = files[rank] = os.open(self.run_dir / folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view):]
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                self.disk_full = True
+                self.dropped_bytes += len(view)
+                self._give_back_reserve()
             if self.root_cause is None:
                 self.root_cause = {"message": f"cannot write {folder}/{name}: {exc.strerror or exc}"
-                                   + (" (no space left on device)" if exc.errno == 28 else ""),
-                                   "time": time.time()}
+                                   + (" (no space left on device); what was written before is kept"
+                                      if exc.errno == errno.ENOSPC else ""),
+                                   "time": time.time(), "disk_full": exc.errno == errno.ENOSPC}
                 self._begin_stop()
+
+    def _set_aside_reserve(self) -> None:
+        try:
+            fd = os.open(self.reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            finally:
+                os.close(fd)
+        except OSError:
+            self.reserve.unlink(missing_ok=True)
+
+    def _give_back_reserve(self) -> None:
+        try:
+            self.reserve.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _rank_exited(self, rank: int, status: dict[str, Any]) -> None:
         status = {**status, "time": time.time()}
@@ -455,6 +487,9 @@ class Supervisor:
     # -- the end ---------------------------------------------------------------------------
 
     def _finalize(self) -> int:
+        self._give_back_reserve()
+        if self.dropped_bytes and self.root_cause is not None:
+            self.root_cause["dropped_bytes"] = self.dropped_bytes
         leftovers = kill_run_processes(self.run_id, exclude=frozenset({os.getpid()}))
         if leftovers:
             print(f"mltrain: killed {len(leftovers)} leftover process(es): {leftovers}", file=sys.stderr, flush=True)
