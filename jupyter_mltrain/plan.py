@@ -24,6 +24,7 @@ import socket
 import secrets
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,18 +82,46 @@ class LaunchPlan:
         }
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct TCP ports free right now on ``host``."""
-    socks = []
+PORT_CLAIM_S = 600.0
+
+
+def free_ports(count: int, host: str = "127.0.0.1", claims: Path | None = None) -> list[int]:
+    """``count`` distinct TCP ports free right now on ``host``.
+
+    With ``claims`` (a folder shared by every run of one store), each port is also claimed
+    there for ``PORT_CLAIM_S``, so runs planned at the same moment, whose ranks have not bound
+    their ports yet, never get the same one.
+    """
+    socks: list[socket.socket] = []
+    ports: list[int] = []
+    if claims is not None:
+        claims.mkdir(mode=0o700, exist_ok=True)
     try:
-        for _ in range(count):
+        while len(ports) < count:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            socks.append(s)  # held until we are done, so the kernel does not offer it again
+            port = s.getsockname()[1]
+            if claims is None or _claim(claims / str(port)):
+                ports.append(port)
+        return ports
     finally:
         for s in socks:
             s.close()
+
+
+def _claim(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - path.stat().st_mtime < PORT_CLAIM_S:
+                return False
+            os.utime(path)  # an old claim: ours now
+            return True
+        except OSError:
+            return False
 
 
 def is_current_interpreter(python: str) -> bool:
@@ -140,6 +169,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     launcher = launcher_name(target, mode)
     remote = launcher == "ssh"
     via_login = launcher == "slurm" and bool(target.get("login_host"))
+    claims = run_dir.parent.parent / "ports"  # the store's: runs planned at once never share a port
     python = spec.environment.python or target.get("python") or ("python3" if remote or via_login else sys.executable)
     if check and not launcher_installed(launcher):
         raise LaunchError(
@@ -203,7 +233,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
             env["MLTRAIN_GPU_POLICY"] = dist.gpu_policy
     if mode in ("torch", "mpi", "horovod"):
         env["MASTER_ADDR"] = master_addr
-        env["MASTER_PORT"] = str(free_ports(1)[0] if not remote else 20000 + secrets.randbelow(30000))
+        env["MASTER_PORT"] = str(free_ports(1, claims=claims)[0] if not remote else 20000 + secrets.randbelow(30000))
     if mode == "torch":
         env.update(
             {
@@ -224,7 +254,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
             ports = [20000 + p for p in secrets.SystemRandom().sample(range(30000), world)]
             addrs = [f"{ssh_options['nodes'][r // per_node]}:{ports[r]}" for r in range(world)]
         else:
-            ports = free_ports(world)
+            ports = free_ports(world, claims=claims)
             addrs = [f"{master_addr}:{p}" for p in ports]
         if mode == "tf":
             cluster = {"worker": addrs}

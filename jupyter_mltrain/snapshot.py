@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +179,7 @@ class ObjectStore:
     def save_cache(self, source: Path, cache: dict[str, list[object]]) -> None:
         """Write the stat cache of ``source``."""
         path = self._cache_file(source)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # threads of one kernel submit at once
         tmp.write_text(json.dumps(cache))
         os.replace(tmp, path)
 
@@ -188,7 +189,7 @@ class ObjectStore:
         if obj.exists():
             return obj, False
         obj.parent.mkdir(exist_ok=True, mode=0o700)
-        tmp = obj.with_name(f".{digest}.{os.getpid()}.tmp")
+        tmp = obj.with_name(f".{digest}.{os.getpid()}-{threading.get_ident()}.tmp")
         shutil.copyfile(entry.path, tmp)
         os.chmod(tmp, 0o444 | (entry.mode & 0o111))
         os.replace(tmp, obj)

@@ -1,0 +1,76 @@
+"""Many submits at once, from two processes (two kernels): distinct ids and ports, and every run completes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import assert_no_process_left
+
+from jupyter_mltrain.store import Store
+
+RANK = """
+    import os, socket, time
+    port = int(os.environ["MASTER_PORT"])
+    if os.environ["RANK"] == "0":
+        server = socket.socket()
+        server.bind(("127.0.0.1", port))  # what torch's TCPStore does: a shared port would fail here
+        server.listen()
+    print("port", port, flush=True)
+    time.sleep(3)
+"""
+
+KERNEL = """
+    import json, sys, threading, time
+    from jupyter_mltrain.api import submit
+    from jupyter_mltrain.spec import Distribution, RunSpec
+    start_at, count, source = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    ids, errors = [], []
+    def one():
+        try:
+            run = submit(RunSpec(entry="rank.py", source=source,
+                                 distribution=Distribution(mode="torch", processes_per_node=2)))
+            ids.append(run.id)
+        except Exception as exc:
+            errors.append(repr(exc))
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    time.sleep(max(0.0, start_at - time.time()))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"ids": ids, "errors": errors}))
+"""
+
+
+@pytest.mark.timeout(300)
+def test_twenty_runs_submitted_at_once_from_two_kernels_all_complete_on_distinct_ports(home, project) -> None:
+    (project / "rank.py").write_text(textwrap.dedent(RANK))
+    start_at = time.time() + 3
+    kernels = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(KERNEL), str(start_at), "10", str(project)],
+                                stdout=subprocess.PIPE, text=True, env=dict(os.environ)) for _ in range(2)]
+    results = [json.loads(k.communicate(timeout=200)[0]) for k in kernels]
+    assert [r["errors"] for r in results] == [[], []]
+    ids = [i for r in results for i in r["ids"]]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    store = Store(home)
+    deadline = time.monotonic() + 240
+    while not all(store.get(i).final for i in ids):
+        assert time.monotonic() < deadline, [store.get(i).status for i in ids]
+        time.sleep(0.5)
+    records = [store.get(i) for i in ids]
+    assert [r.status for r in records] == ["Completed"] * 20, [(r.status, r.root_cause) for r in records]
+    ports = set()
+    for record in records:
+        lines = {(Path(record.run_dir) / "logs" / f"rank-{rank}.log").read_text().strip() for rank in (0, 1)}
+        assert len(lines) == 1, lines  # both ranks of a run got the same MASTER_PORT
+        ports.add(lines.pop())
+    assert len(ports) == 20
+    for run_id in ids:
+        assert_no_process_left(run_id)
