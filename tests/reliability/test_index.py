@@ -34,7 +34,7 @@ def _quick(project: Path, store: Store, name: str):
 
 def _mltrain(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MLTRAIN_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "jupyter_mltrain.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "jupyter_mltrain.cli", *args], check=False, capture_output=True, text=True,
                           env=env, timeout=120)
 
 
