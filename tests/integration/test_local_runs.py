@@ -164,25 +164,6 @@ def test_cancel_stops_every_rank_even_one_ignoring_sigterm(store, project) -> No
     assert time.monotonic() - started < 10
 
 
-@pytest.mark.timeout(120)
-def test_supervisor_killed_marks_the_run_lost_and_its_ranks_die(store, project) -> None:
-    script = """
-        import time
-        print("ready", flush=True)
-        time.sleep(300)
-    """
-    run = submit(_spec(project, script, distribution=Distribution(processes_per_node=2)), store)
-    wait_for(lambda: "ready" in run.logs(rank=0) and "ready" in run.logs(rank=1), 60, what="ranks ready")
-    pid = run.record.supervisor_pid
-    os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not any(p.pid == pid for p in processes_of_run(run.id)), 10, what="supervisor gone")
-    record = run.record
-    assert record.status == "Lost"
-    assert "supervisor" in record.root_cause["message"]
-    assert_no_process_left(run.id, within=10)
-    assert "ready" in run.logs(rank=0)
-
-
 @pytest.mark.timeout(240)
 def test_a_million_line_log_keeps_every_line(store, project) -> None:
     script = """
