@@ -17,7 +17,7 @@ SCRIPT = ("import sys, jupyter_mltrain as mt\nfor i in range(5):\n    print('lin
 
 async def test_submit_a_script_then_read_it_back(api, jp_root_dir: Path) -> None:
     code, body = await api("GET", "runs")
-    assert code == 200 and body == {"runs": [], "total": 0, "offset": 0, "limit": 50}
+    assert code == 200 and body == {"runs": [], "total": 0, "offset": 0, "limit": 50, "index_error": None}
     (jp_root_dir / "job").mkdir()
     (jp_root_dir / "job" / "train.py").write_text(SCRIPT)
     code, body = await api("POST", "runs", body={"kind": "script", "path": "job/train.py", "np": 2,
