@@ -105,6 +105,7 @@ class MLTrainHandler(ExtensionHandlerMixin, APIHandler):
 _BODY_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "target": (str, "target"), "np": (int, "np"), "nodes": (int, "nodes"), "mode": (str, "mode"),
     "workers": (int, "workers"), "ps": (int, "ps"), "name": (str, "name"), "experiment": (str, "experiment"),
+    "hang_timeout": ((int, float), "hang_timeout"), "grace": ((int, float), "grace"),
 }
 
 
@@ -118,7 +119,8 @@ def _options(body: dict[str, Any]) -> argparse.Namespace:
         if value is None:
             continue
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise SpecError(key, f"expected {kind.__name__ if isinstance(kind, type) else kind}, got {value!r}")
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            raise SpecError(key, f"expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
         setattr(options, attr, value)
     params = body.get("params") or {}
     env = body.get("env") or {}

@@ -52,7 +52,7 @@ async def test_train_this_notebook_uses_the_unsaved_content_and_reports_dropped_
     nbformat.write(saved, jp_root_dir / "nb.ipynb")
     edited = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain\n%matplotlib inline\nVALUE = 41"),
                                  new_code_cell("!nvidia-smi\n%env MODE=fast\nimport os\nprint('edited', VALUE + 1, os.environ['MODE'])")])
-    request = {"kind": "notebook", "path": "nb.ipynb", "content": edited, "np": 1, "name": "nb"}
+    request = {"kind": "notebook", "path": "nb.ipynb", "content": edited, "np": 1, "name": "nb", "hang_timeout": 30}
     code, preview = await api("POST", "runs", "preview", body=request)
     assert code == 200, preview
     assert "print('edited', VALUE + 1" in preview["script"]
@@ -65,6 +65,8 @@ async def test_train_this_notebook_uses_the_unsaved_content_and_reports_dropped_
     assert record["status"] == "Completed"
     code, logs = await api("GET", "runs", record["id"], "logs")
     assert logs["data"] == "edited 42 fast\n"
+    code, got = await api("GET", "runs", record["id"])
+    assert got["spec"]["hang_timeout_s"] == 30
 
 
 async def test_cancel_and_rerun(api, jp_root_dir: Path) -> None:
@@ -101,6 +103,8 @@ async def test_bad_requests_name_the_field_and_launch_nothing(api, jp_root_dir: 
         ({"kind": "script", "path": "ok.py", "np": 0}, "distribution.processes_per_node"),
         ({"kind": "script", "path": "ok.py", "mode": "nope"}, "distribution.mode"),
         ({"kind": "script", "path": "ok.py", "env": {"A": 1}}, "env"),
+        ({"kind": "script", "path": "ok.py", "hang_timeout": "soon"}, "hang_timeout"),
+        ({"kind": "script", "path": "ok.py", "hang_timeout": -1}, "hang_timeout_s"),
         ({"kind": "notebook", "path": "ok.py", "content": {"cells": "x"}}, None),
     ]
     for request, field in cases:
