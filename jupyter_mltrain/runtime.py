@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 FLUSH_INTERVAL_S = 0.1
+# A pipe write up to this size is atomic (POSIX PIPE_BUF): a forked child (a DataLoader worker)
+# shares the pipe with its parent, so then each write carries whole lines only, up to this size.
+ATOMIC_WRITE = 4096
 
 _queue: collections.deque[tuple[Any, ...]] = collections.deque()
 _append = _queue.append
 _lock = threading.Lock()
-_state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None}
+_state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None, "shared": False}
 _wake = threading.Event()
 
 
@@ -139,15 +142,36 @@ def flush() -> None:
             pass
         if not lines:
             return
-        data = "".join(lines).encode()
-        view = memoryview(data)
+        chunks = _atomic_chunks(lines) if _state["shared"] else ["".join(lines)]
         try:
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            for chunk in chunks:
+                view = memoryview(chunk.encode())
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
         except OSError:
             # The agent is gone; the run is being torn down.
             _state["fd"] = None
+
+
+def _atomic_chunks(lines: list[str]) -> list[str]:
+    """Whole lines grouped into pieces that each fit one atomic pipe write."""
+    chunks: list[str] = []
+    start, size = 0, 0
+    for i, line in enumerate(lines):
+        if size + len(line) > ATOMIC_WRITE and i > start:
+            chunks.append("".join(lines[start:i]))
+            start, size = i, 0
+        size += len(line)
+    chunks.append("".join(lines[start:]))
+    return chunks
+
+
+def _after_fork() -> None:
+    _state["shared"] = True
+
+
+os.register_at_fork(after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def _flush_loop() -> None:

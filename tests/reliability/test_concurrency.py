@@ -74,3 +74,43 @@ def test_twenty_runs_submitted_at_once_from_two_kernels_all_complete_on_distinct
     assert len(ports) == 20
     for run_id in ids:
         assert_no_process_left(run_id)
+
+
+FORKED_LOGGERS = """
+    import os
+    from jupyter_mltrain import log
+    from jupyter_mltrain.runtime import flush
+    log("parent", -1)  # the runtime is set up before the fork, as in a DataLoader
+    children = []
+    for worker in range(3):
+        pid = os.fork()
+        if pid == 0:
+            for i in range(60_000):
+                log(f"worker-{worker}-with-a-longer-name", i, step=i)
+            flush()  # os._exit skips atexit, where the runtime flushes
+            os._exit(0)
+        children.append(pid)
+    for i in range(60_000):
+        log("parent", i, step=i)
+    for pid in children:
+        os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_forked_workers_logging_at_once_keep_every_value_whole(store, project) -> None:
+    from jupyter_mltrain.api import submit
+    from jupyter_mltrain.spec import RunSpec
+
+    (project / "train.py").write_text(textwrap.dedent(FORKED_LOGGERS))
+    run = submit(RunSpec(entry="train.py", source=str(project)), store)
+    assert run.wait(timeout=100).status == "Completed"
+    raw = (Path(run.record.run_dir) / "metrics" / "rank-0.jsonl").read_bytes()
+    records = [json.loads(line) for line in raw.splitlines()]  # a torn line would not parse
+    by_name: dict[str, list[int]] = {}
+    for rec in records:
+        by_name.setdefault(rec["name"], []).append(rec["value"])
+    assert sorted(by_name) == ["parent"] + [f"worker-{w}-with-a-longer-name" for w in range(3)]
+    assert by_name["parent"] == [-1, *range(60_000)]
+    for w in range(3):
+        assert by_name[f"worker-{w}-with-a-longer-name"] == list(range(60_000))
