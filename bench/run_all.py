@@ -1,6 +1,7 @@
 """Run every benchmark and print one Markdown table (also written to ``bench/results/latest.md``).
 
     make bench            # or: .venv/bin/python bench/run_all.py
+    .venv/bin/python bench/run_all.py --only load,server   # some of them (by module name); table not saved
 
 Details and progress go to stderr, the table to stdout. A benchmark that crashes gets a row
 saying so and makes the exit status 1; a missed target is only marked in the table.
@@ -8,6 +9,7 @@ saying so and makes the exit status 1; a missed target is only marked in the tab
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -19,6 +21,7 @@ from collections.abc import Callable
 
 import capture
 import launch
+import load
 import log_cost
 import resubmit
 import server
@@ -32,6 +35,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("re-submit", resubmit.run),
     ("notebook widget", widget.run),
     ("server extension", server.run),
+    ("load", load.run),
 ]
 
 
@@ -75,14 +79,26 @@ def header() -> str:
             f"commit {commit()} · load average at start {load}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print and save the table; 1 if a benchmark crashed."""
+    parser = argparse.ArgumentParser(description="Run the benchmarks and print one Markdown table.")
+    parser.add_argument("--only", metavar="NAME[,NAME]", help="only these benchmarks, by module name (e.g. load); "
+                        "the table is printed, not saved")
+    args = parser.parse_args(argv)
+    chosen = BENCHMARKS
+    if args.only:
+        wanted = set(args.only.split(","))
+        chosen = [(name, bench) for name, bench in BENCHMARKS if bench.__module__ in wanted or name in wanted]
+        unknown = wanted - {n for name, bench in chosen for n in (name, bench.__module__)}
+        if unknown:
+            parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from "
+                         f"{', '.join(bench.__module__ for _, bench in BENCHMARKS)}")
     head = header()
     print(f"jupyter_mltrain benchmarks — {head}", file=sys.stderr, flush=True)
     rows: list[Row] = []
     crashed = False
     started = time.perf_counter()
-    for name, bench in BENCHMARKS:
+    for name, bench in chosen:
         print(f"{name} …", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
@@ -95,8 +111,9 @@ def main() -> int:
     total = time.perf_counter() - started
     text = f"Benchmarks — {head} · took {total:.0f} s\n\n{render_table(rows)}\n"
     print(text, end="")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(text)
+    if not args.only:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "latest.md").write_text(text)
     return 1 if crashed else 0
 
 

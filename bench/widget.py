@@ -24,22 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import Row, finish, median, ms, note, print_rows, scratch
+from _common import Row, finish, ipython_shell, median, ms, note, print_rows, scratch
 
 ROUNDS = 5
 FIRST_LINE_BUDGET_S = 0.300
 LAG_P50_S, LAG_P99_S = 0.250, 1.0
-
-
-def _shell(src: Path) -> Any:
-    from IPython.core.interactiveshell import InteractiveShell
-
-    os.chdir(src)
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "jupyter_mltrain")
-    shell.display_pub.publish = lambda *args, **kwargs: None  # no frontend: keep the table on stdout clean
-    return shell
 
 
 def _magics(shell: Any) -> Any:
@@ -107,7 +96,7 @@ def run() -> list[Row]:
     cwd = os.getcwd()
     with scratch("widget") as (root, store):
         try:
-            shell = _shell(root / "src")
+            shell = ipython_shell(root / "src")
             _first_line_magic(shell)  # warm-up: imports, caches
             shell.run_cell("%%train --dry-run\nprint('x', flush=True)\n")
             script = root / "bare" / "main.py"
