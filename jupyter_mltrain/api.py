@@ -37,7 +37,7 @@ from jupyter_mltrain.errors import (
 )
 from jupyter_mltrain.plan import make_plan
 from jupyter_mltrain.procs import process_alive
-from jupyter_mltrain.snapshot import ObjectStore, select_files, take_snapshot
+from jupyter_mltrain.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
 from jupyter_mltrain.spec import SECRET_PLACEHOLDER, RunSpec
 from jupyter_mltrain.store import (
     RunFolder,
@@ -122,8 +122,11 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
         )
         for rel, data in files.items():
             path = folder / "snapshot" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            make_private_dirs(folder / "snapshot", str(Path(rel).parent))
+            if path.exists():
+                path.unlink()  # a hard link into the object store: never write through it
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+                fh.write(data)
             report.manifest[rel] = [len(data), hashlib.sha256(data).hexdigest()]
         write_json_atomic(folder / "spec.json", spec.to_dict())
         write_json_atomic(folder / "manifest.json", report.manifest)
@@ -136,7 +139,7 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
     for key, value in spec.environment.secret_variables().items():
         env["MLTRAIN_SECRET_" + key] = value
     try:
-        with open(run_dir / "supervisor.log", "ab") as log:
+        with open(os.open(run_dir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_mltrain.supervise", str(run_dir)],
                 stdin=subprocess.DEVNULL,

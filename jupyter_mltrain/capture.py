@@ -435,6 +435,9 @@ class _Builder:
         value = self.namespace[name]
         if hasattr(builtins, name) and getattr(builtins, name) is value:
             return
+        hidden = getattr(self.shell, "user_ns_hidden", None) or {}
+        if hasattr(builtins, name) and hidden.get(name) is value:
+            return  # the shell's own wrapper of a builtin (IPython's `open`): the run has the builtin
         if isinstance(value, types.ModuleType):
             line = _import_line(name, value)
             self.imports.append(line)

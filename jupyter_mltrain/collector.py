@@ -5,7 +5,8 @@
   the run's token in a ``HELLO`` frame, then sends its frames. Each connection is one rank's
   own channel, so lines of different ranks can never interleave.
 
-``python -m jupyter_mltrain.collector TOKEN`` runs a collector on a remote head node: it
+``python -m jupyter_mltrain.collector TOKEN [HOST]`` runs a collector on a remote head node (``-`` as the
+token: read it from the first line of stdin); it
 prints its port on the first line, then writes every frame it receives to stdout (whole
 frames only) until its stdin closes, which is how it learns its controller is gone.
 Standard library only: this module travels to remote hosts with the rank side.
@@ -162,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     token = args[0] if args else os.environ.get("MLTRAIN_TOKEN", "")
+    if token == "-":  # the first line of stdin: kept off the command line, where `ps` would show it
+        line = b""
+        while not line.endswith(b"\n"):
+            byte = os.read(0, 1)
+            if not byte:
+                return 0
+            line += byte
+        token = line.decode().strip()
     host = args[1] if len(args) > 1 else "0.0.0.0"
     collector = Collector(token, host=host)
     out = sys.stdout.buffer

@@ -13,7 +13,9 @@ run is submitted, and the live widget keeps updating from the kernel's event loo
 
 from __future__ import annotations
 
+import argparse
 import os
+import shlex
 import warnings
 from typing import Any
 
@@ -62,6 +64,20 @@ def _runs_parser() -> MagicArgumentParser:
     return parser
 
 
+def parse_line(parser: MagicArgumentParser, line: str) -> argparse.Namespace:
+    """A magic's options from its line, split as a POSIX shell splits (quotes removed, nothing expanded).
+
+    IPython's own ``parse_argstring`` keeps the quotes (``--name 'a b'`` would name the run
+    ``'a b'`` with its quotes), so the line is split here as ``mltrain submit``'s shell splits it.
+    Any mistake is a ``UsageError``.
+    """
+    try:
+        argv = shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"{parser.prog}: cannot split the line ({exc}): {line!r}") from None
+    return parser.parse_args(argv)
+
+
 TRAIN_PARSER = _train_parser()
 ATTACH_PARSER = _attach_parser()
 RUNS_PARSER = _runs_parser()
@@ -99,7 +115,7 @@ class TrainMagics(Magics):
 
     @cell_magic
     def train(self, line: str, cell: str) -> None:
-        options = TRAIN_PARSER.parse_argstring(line)
+        options = parse_line(TRAIN_PARSER, line)
         notebook = self._notebook()
         count = getattr(self.shell, "execution_count", None)
         origin = {"kind": "cell", "notebook": notebook, "execution_count": count}
@@ -141,7 +157,7 @@ class TrainMagics(Magics):
 
     @line_magic
     def train_attach(self, line: str) -> None:
-        options = ATTACH_PARSER.parse_argstring(line)
+        options = parse_line(ATTACH_PARSER, line)
         run_id = options.run or self._default_run()
         try:
             run = Run(run_id, self.store)
@@ -166,7 +182,7 @@ class TrainMagics(Magics):
 
     @line_magic
     def train_runs(self, line: str) -> None:
-        options = RUNS_PARSER.parse_argstring(line)
+        options = parse_line(RUNS_PARSER, line)
         from IPython.display import display
 
         from jupyter_mltrain.widget.summary import runs_table_html, runs_table_text

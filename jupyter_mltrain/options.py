@@ -85,8 +85,9 @@ def spec_from_options(
     if options.requirements:
         try:
             requirements = Path(options.requirements).expanduser().read_text()
-        except OSError as exc:
-            raise SpecError("--requirements", f"cannot read {options.requirements!r}: {exc.strerror or exc}") from None
+        except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: ~user unknown; ValueError: a NUL byte
+            why = getattr(exc, "strerror", None) or exc
+            raise SpecError("--requirements", f"cannot read {options.requirements!r}: {why}") from None
     variables = parse_assignments(options.env, "--env")
     secrets = parse_assignments(options.secret_env, "--secret-env")
     variables.update(secrets)

@@ -319,7 +319,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         roles=roles,
         gpus=gpus,
         grace_period_s=spec.grace_period_s,
-        secret_names=sorted(k for k in spec.environment.variables if spec.environment.is_secret(k)),
+        # the target's own variables too: a TOML `env = { HF_TOKEN = … }` is hidden like an --env one
+        secret_names=sorted(k for k in env if spec.environment.is_secret(k)),
         warnings=warnings,
         launcher_options=options,
     )

@@ -1,8 +1,10 @@
 """The head-node side of an ssh run (standard library only; it travels with the rank agents).
 
-    python -m jupyter_mltrain.remote CONFIG_JSON
+    python -m jupyter_mltrain.remote [CONFIG_JSON]
 
 runs on the target's first host, started by the supervisor over the ssh connection it holds.
+Without an argument the configuration is the first line of stdin, so that the ranks'
+environment (secrets included) and the run's token never show on a command line.
 It opens a collector on the head's address, starts ``mpirun`` over all the target's hosts with
 one rank agent per rank (each connects back to the collector with the run's token), and relays
 every rank's frames to its stdout, i.e. back through ssh: no connection to the notebook's
@@ -51,7 +53,18 @@ def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the head side of one ssh run."""
     args = sys.argv[1:] if argv is None else argv
-    config = json.loads(args[0])
+    os.umask(0o077)  # as on the submitting machine: what the ranks write is private
+    stdin_buf = b""
+    if args:
+        config = json.loads(args[0])
+    else:
+        while b"\n" not in stdin_buf:
+            data = os.read(0, 1 << 16)
+            if not data:  # the controller went away before sending the configuration
+                return 137
+            stdin_buf += data
+        line, stdin_buf = stdin_buf.split(b"\n", 1)
+        config = json.loads(line)
     config["workdir"] = os.path.expanduser(config["workdir"])
     config["python"] = os.path.expanduser(config["python"])
     config["program"] = [os.path.expanduser(config["program"][0]), *config["program"][1:]]
@@ -74,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     sel.register(collector, selectors.EVENT_READ)
     sel.register(0, selectors.EVENT_READ)
     open_conns = 0
-    stdin_buf = b""
+    if b"term\n" in stdin_buf:
+        stdin_buf = b""
+        _kill_group(proc, signal.SIGTERM)
     while True:
         if proc.poll() is not None and open_conns == 0:
             # mpirun ended and every agent's connection closed: everything was relayed

@@ -180,7 +180,8 @@ class ObjectStore:
         """Write the stat cache of ``source``."""
         path = self._cache_file(source)
         tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # threads of one kernel submit at once
-        tmp.write_text(json.dumps(cache))
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(json.dumps(cache))
         os.replace(tmp, path)
 
     def add(self, entry: _Entry, digest: str) -> tuple[Path, bool]:
@@ -191,9 +192,21 @@ class ObjectStore:
         obj.parent.mkdir(exist_ok=True, mode=0o700)
         tmp = obj.with_name(f".{digest}.{os.getpid()}-{threading.get_ident()}.tmp")
         shutil.copyfile(entry.path, tmp)
-        os.chmod(tmp, 0o444 | (entry.mode & 0o111))
+        os.chmod(tmp, 0o400 | (entry.mode & 0o100))  # read-only (snapshots hard-link it), private
         os.replace(tmp, obj)
         return obj, True
+
+
+def make_private_dirs(root: Path, rel: str) -> None:
+    """Make ``root/rel`` and the folders leading to it, each 0700 whatever the umask."""
+    path = root
+    for part in Path(rel).parts:
+        path = path / part
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
 
 
 def take_snapshot(
@@ -231,7 +244,7 @@ def take_snapshot(
         new_cache[e.rel] = [e.size, e.mtime_ns, e.ino, digest]
         parent = os.path.dirname(e.rel)
         if parent not in made_dirs:
-            os.makedirs(dest / parent, exist_ok=True)
+            make_private_dirs(dest, parent)
             made_dirs.add(parent)
         obj, copied = objects.add(e, digest)
         if copied:
@@ -242,6 +255,7 @@ def take_snapshot(
             report.linked_files += 1
         except OSError:
             shutil.copyfile(obj, dest / e.rel)
+            os.chmod(dest / e.rel, 0o600 | (e.mode & 0o100))
         report.manifest[e.rel] = [e.size, digest]
     objects.save_cache(source, new_cache)
     return report

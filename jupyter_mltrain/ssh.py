@@ -1,7 +1,9 @@
 """ssh targets: the hosts of a ``kind = "ssh"`` target, the exact ssh command for each, and host checks.
 
 Every remote command is built as an argument list and quoted once with ``shlex.join`` for the
-remote shell; nothing goes through a local shell. Host keys are always verified
+remote shell; nothing goes through a local shell. The destination follows ``--``, so no setting
+(a user, a host) can be read by ssh as an option; paths given to ssh options are quoted for
+ssh's own option parser (which splits on spaces and expands ``%`` tokens). Host keys are always verified
 (``StrictHostKeyChecking=yes``, or ``accept-new`` only when the target says
 ``accept_new_host_keys = true``); ssh never prompts (``BatchMode=yes``) and gives up on a host
 that does not answer within ``CONNECT_TIMEOUT_S``.
@@ -85,10 +87,26 @@ def _parse_host(target: str, item: Any) -> SSHHost:
     return SSHHost(address, count)
 
 
+def _check_user(target: str, user: Any) -> str | None:
+    if user is None:
+        return None
+    text = str(user)
+    if not text or text.startswith("-") or any(c.isspace() or not c.isprintable() for c in text):
+        raise TargetError(f"target {target!r}: bad user {text!r}; a user name cannot be empty, start with '-' "
+                          "or contain spaces or control characters")
+    return text
+
+
+def ssh_option_value(value: str) -> str:
+    """``value`` as ssh's ``-o KEY=VALUE`` parser reads it back unchanged: quoted, ``%`` doubled."""
+    escaped = value.replace("%", "%%").replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def _connection(target: Target) -> dict[str, Any]:
     """The ssh settings every kind of remote target shares."""
     return {
-        "user": target.get("user"),
+        "user": _check_user(target.name, target.get("user")),
         "port": target.get("port"),
         "identity": target.get("identity"),
         "known_hosts": target.get("known_hosts"),
@@ -145,11 +163,11 @@ class SSHTarget:
                 "-o", f"StrictHostKeyChecking={'accept-new' if self.accept_new_host_keys else 'yes'}",
                 "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
         if self.known_hosts:
-            args += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
+            args += ["-o", f"UserKnownHostsFile={ssh_option_value(self.known_hosts)}"]
         if self.port:
             args += ["-p", str(self.port)]
         if self.identity:
-            args += ["-i", self.identity, "-o", "IdentitiesOnly=yes"]
+            args += ["-o", f"IdentityFile={ssh_option_value(self.identity)}", "-o", "IdentitiesOnly=yes"]
         return args + list(self.options)
 
     def destination(self, host: SSHHost | str) -> str:
@@ -158,8 +176,11 @@ class SSHTarget:
         return f"{self.user}@{address}" if self.user else address
 
     def command(self, host: SSHHost | str, argv: list[str]) -> list[str]:
-        """The local argv that runs ``argv`` on ``host``, quoted once for the remote shell."""
-        return [*self.ssh_args(), self.destination(host), "--", shlex.join(argv)]
+        """The local argv that runs ``argv`` on ``host``, quoted once for the remote shell.
+
+        ``--`` ends ssh's options before the destination: nothing after it is read as an option.
+        """
+        return [*self.ssh_args(), "--", self.destination(host), shlex.join(argv)]
 
 
 def ssh_failure_message(stderr: str, code: int) -> str:

@@ -37,6 +37,7 @@ print(json.dumps([d for d in wanted if not os.path.exists(os.path.join(store, d)
 # argv: workdir, run folder name; stdin: tar with objects/<digest> and manifest.json
 _RECEIVE = """
 import json, os, shutil, sys, tarfile
+os.umask(0o077)  # the run's folders and files are private on the host too
 workdir = os.path.expanduser(sys.argv[1])
 store = os.path.join(workdir, ".mltrain-objects")
 run = os.path.join(workdir, sys.argv[2])
@@ -169,7 +170,15 @@ def fetch_outputs(target: SSHTarget, host: SSHHost, remote_run: str, dest: Path)
         raise LaunchError(f"copying outputs from {host.address} failed: {out.stderr.decode(errors='replace')[-300:]}")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
-        tar.extractall(dest, filter="data")
+        tar.extractall(dest, filter=_private_data)
+
+
+def _private_data(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter (nothing outside ``dest``, no devices), and owner-only modes."""
+    kept = tarfile.data_filter(member, path)
+    if kept is None or kept.mode is None:
+        return kept
+    return kept.replace(mode=0o700 if kept.isdir() else 0o600 | (kept.mode & 0o100), deep=False)
 
 
 def stage_rank_side(target: SSHTarget, workdir: str, hosts: list[SSHHost] | None = None) -> tuple[str, list[StageReport]]:

@@ -9,6 +9,7 @@ Slurm ends itself (time limit, node failure, preemption) fails the run with Slur
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shlex
@@ -31,25 +32,53 @@ SLURM_ENDED = {"TIMEOUT": "the job reached its time limit", "NODE_FAIL": "a node
                "BOOT_FAIL": "a node failed to boot", "DEADLINE": "the job reached its deadline"}
 
 
-def batch_script(plan_options: dict[str, Any], job_name: str, output: str, workdir: str, program: list[str],
-                 master_from_nodelist: bool) -> str:
-    """The sbatch script: resources as #SBATCH lines, then one rank agent per task under srun."""
+def sbatch_options(plan_options: dict[str, Any], job_name: str, output: str, workdir: str) -> list[str]:
+    """The job's resources as sbatch arguments, one value per argument (never parsed by a shell)."""
     opts = plan_options
-    lines = ["#!/bin/bash", f"#SBATCH --job-name={job_name}", f"#SBATCH --nodes={opts['nodes']}",
-             f"#SBATCH --ntasks={opts['world_size']}", f"#SBATCH --output={output}", f"#SBATCH --chdir={workdir}"]
+    args = [f"--job-name={job_name}", f"--nodes={opts['nodes']}", f"--ntasks={opts['world_size']}",
+            f"--output={output}", f"--chdir={workdir}"]
     if opts["world_size"] == opts["nodes"] * opts["ntasks_per_node"]:
-        lines.append(f"#SBATCH --ntasks-per-node={opts['ntasks_per_node']}")
+        args.append(f"--ntasks-per-node={opts['ntasks_per_node']}")
     for key in ("partition", "account", "time"):
         if opts.get(key):
-            lines.append(f"#SBATCH --{key}={opts[key]}")
+            args.append(f"--{key}={opts[key]}")
     if opts.get("gpus_per_node"):
-        lines.append(f"#SBATCH --gres=gpu:{int(opts['gpus_per_node'])}")
-    lines += [f"#SBATCH {option}" for option in opts.get("sbatch_options", [])]
+        args.append(f"--gres=gpu:{int(opts['gpus_per_node'])}")
+    return args + [str(option) for option in opts.get("sbatch_options", [])]
+
+
+def output_pattern(folder: str) -> str:
+    """sbatch's ``--output`` for ``slurm-<job id>.out`` in ``folder``; a ``%`` of the folder stays a ``%``."""
+    return folder.replace("%", "%%") + "/slurm-%j.out"
+
+
+def batch_script(program: list[str], master_from_nodelist: bool) -> str:
+    """The sbatch script: one rank agent per task under srun.
+
+    The resources are sbatch arguments (``sbatch_options``), not ``#SBATCH`` lines: a setting
+    that holds a newline can then never become a line of the script.
+    """
+    lines = ["#!/bin/bash"]
     if master_from_nodelist:
         lines.append('export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"')
     agent = [program[0], "-m", "jupyter_mltrain.rank", "--", *program]
     lines.append("exec srun --kill-on-bad-exit=0 " + shlex.join(agent))
     return "\n".join(lines) + "\n"
+
+
+# Runs a Slurm command on the login host with extra environment variables read from stdin, so that
+# they (secrets among them) never show on a command line there. stdin: JSON {"env", "input"}.
+_WITH_ENV = """
+import json, os, subprocess, sys
+os.umask(0o077)  # sbatch passes it on: what the job writes is private, as on the submitting machine
+request = json.loads(sys.stdin.buffer.read())
+env = dict(os.environ)
+env.update(request["env"])
+out = subprocess.run(sys.argv[1:], input=request["input"].encode(), env=env, capture_output=True)
+sys.stdout.buffer.write(out.stdout)
+sys.stderr.buffer.write(out.stderr)
+sys.exit(out.returncode)
+"""
 
 
 class SlurmLauncher(Launcher):
@@ -67,6 +96,7 @@ class SlurmLauncher(Launcher):
         self._state: tuple[float, str, str] = (0.0, "", "")
         self.script_path = Path(self.plan.workdir).parent / "job.sbatch"
         self.login: SSHTarget | None = None
+        self.sbatch: list[str] = []
         if self.options.get("login_host"):
             target = resolve_target(self.options["target"], cwd=self.options.get("cwd"))
             self.login = SSHTarget.login_node(target)
@@ -78,12 +108,16 @@ class SlurmLauncher(Launcher):
 
     def _slurm(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
                ) -> subprocess.CompletedProcess[bytes]:
-        """Run a Slurm command here, or on the login host over ssh (with ``env`` as its environment)."""
+        """Run a Slurm command here, or on the login host over ssh (with ``env`` added to its environment).
+
+        Over ssh the variables travel on the connection's input, not on the remote command line.
+        """
         if self.login is None:
             return subprocess.run(argv, env=env or self._env(), input=stdin, capture_output=True, timeout=60)
         extra = env if env is not None else self.target_env
-        remote = ["env", *(f"{k}={v}" for k, v in extra.items()), *argv]
-        return subprocess.run(self.login.command(self.login.head, remote), input=stdin, capture_output=True,
+        request = json.dumps({"env": extra, "input": (stdin or b"").decode()}).encode()
+        remote = [self.login.python, "-c", _WITH_ENV, *argv]
+        return subprocess.run(self.login.command(self.login.head, remote), input=request, capture_output=True,
                               timeout=60)
 
     def start(self) -> list[Source]:
@@ -93,19 +127,20 @@ class SlurmLauncher(Launcher):
             self.collector = Collector(token, host=self.options["collector_host"])
             source: Source = self.collector
             port = self.collector.port
-            workdir, output = self.plan.workdir, str(Path(self.plan.workdir).parent / "slurm-%j.out")
+            workdir, output = self.plan.workdir, output_pattern(str(Path(self.plan.workdir).parent))
         else:
             source, port = self._start_relay(token)
-            workdir, output = self.remote_run, f"{self.remote_run}/slurm-%j.out"
+            workdir, output = self.remote_run, output_pattern(self.remote_run)
         env = {"MLTRAIN_CHANNEL": f"tcp:{self.options['collector_host']}:{port}", "MLTRAIN_TOKEN": token}
-        script = batch_script(self.options, f"mltrain-{self.plan.run_id}", output, workdir, self.plan.program,
-                              self.plan.mode in ("torch", "mpi", "horovod"))
+        script = batch_script(self.plan.program, self.plan.mode in ("torch", "mpi", "horovod"))
         self.script_path.write_text(script)
+        self.sbatch = ["sbatch", "--parsable", "--export=ALL",
+                       *sbatch_options(self.options, f"mltrain-{self.plan.run_id}", output, workdir)]
         if self.login is None:
-            out = self._slurm(["sbatch", "--parsable", "--export=ALL", str(self.script_path)], {**self._env(), **env})
+            out = self._slurm([*self.sbatch, str(self.script_path)], {**self._env(), **env})
         else:  # the script travels on stdin; the job's environment is the plan's
             job_env = {**self.target_env, **self.plan.env, **env, "PYTHONPATH": self.pkg_path}
-            out = self._slurm(["sbatch", "--parsable", "--export=ALL"], job_env, script.encode())
+            out = self._slurm(self.sbatch, job_env, script.encode())
         if out.returncode != 0:
             raise LaunchError(f"sbatch refused the job: {out.stderr.decode(errors='replace').strip()[-500:]}")
         self.job_id = out.stdout.decode().strip().split(";")[0]
@@ -127,10 +162,15 @@ class SlurmLauncher(Launcher):
         self.pkg_path, _ = stage_rank_side(self.login, self.options["workdir"])
         boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
                 "runpy.run_module('jupyter_mltrain.collector', run_name='__main__')")
-        argv = [self.login.python, "-c", boot, self.pkg_path, token, self.options["collector_host"]]
+        argv = [self.login.python, "-c", boot, self.pkg_path, "-", self.options["collector_host"]]
         self.relay = subprocess.Popen(self.login.command(self.login.head, argv), stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, start_new_session=True)
-        assert self.relay.stdout is not None
+        assert self.relay.stdout is not None and self.relay.stdin is not None
+        try:  # the token is the relay's first line of input, not an argument `ps` would show
+            self.relay.stdin.write(token.encode() + b"\n")
+            self.relay.stdin.flush()
+        except OSError:
+            pass
         fd = self.relay.stdout.fileno()
         line = b""
         while not line.endswith(b"\n"):  # byte by byte: what follows the port line are frames
@@ -200,5 +240,6 @@ class SlurmLauncher(Launcher):
     def describe(self) -> dict[str, Any]:
         """The job id and the script."""
         return {"launcher": self.name, "job_id": self.job_id, "script": str(self.script_path),
+                "sbatch": self.sbatch,
                 "login_host": self.options.get("login_host"), "relay_pid": self.relay.pid if self.relay else None,
                 "collector": f"{self.options['collector_host']}:{self.collector.port if self.collector else None}"}

@@ -105,11 +105,17 @@ class SSHLauncher(Launcher):
         }
         boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
                 "runpy.run_module('jupyter_mltrain.remote', run_name='__main__')")
-        argv = ["env", f"MLTRAIN_RUN_ID={self.plan.run_id}", self.plan.program[0], "-c", boot, self.pkg_dir,
-                json.dumps(config)]
+        # The configuration (the ranks' environment, secrets included, and the collector's token) travels as
+        # the first line of the connection's input, never on a command line that `ps` shows on either side.
+        argv = ["env", f"MLTRAIN_RUN_ID={self.plan.run_id}", self.plan.program[0], "-c", boot, self.pkg_dir]
         self.proc = subprocess.Popen(self.target.command(self.target.head, argv), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, start_new_session=True)
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(config).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:  # ssh already ended: the closed channel and lost_reason() tell why
+            pass
         return [StreamSource(self.proc.stdout.fileno(), f"ssh {self.target.head.address}")]
 
     def _build_envs(self, hosts: list[Any], wanted: dict[str, str]) -> None:

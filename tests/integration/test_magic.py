@@ -107,6 +107,17 @@ def test_objects_that_cannot_travel_are_refused_naming_the_variable(ip: Interact
     assert Store().list() == []  # nothing was launched, nothing half-made
 
 
+def test_quoted_values_on_the_line_lose_their_quotes_and_builtins_ipython_wraps_still_work(ip: InteractiveShell,
+                                                                                          project: Path) -> None:
+    (project / "data.txt").write_text("from a file")
+    cell = ("%%train --wait --name 'my run' --param \"tag=two words\" --env 'GREETING=hello world'\n"
+            "import os\nprint(tag, '|', os.environ['GREETING'], '|', open('data.txt').read())\n")
+    assert run_cell(ip, cell) is None
+    run = last_run(ip)
+    assert run.logs(0).splitlines() == ["two words | hello world | from a file"]
+    assert run.record.name == "my run"
+
+
 def test_params_reach_the_script_and_are_recorded(ip: InteractiveShell) -> None:
     assert run_cell(ip, "lr = 0.1\n") is None
     cell = "%%train --wait --param lr=0.5 --param layers=[4,8] --param tag=abc\nprint(lr * 2, layers[1], tag.upper())\n"

@@ -57,7 +57,8 @@ def test_a_two_task_job_trains_and_streams_metrics_while_it_runs(hpc: Path, stor
     jobs = {run.logs(r).split()[-1] for r in range(2)}
     assert len(jobs) == 1 and jobs != {"None"}, "both ranks ran in the one batch job"
     assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]
-    assert "#SBATCH --partition=debug" in (run.folder.path / "job.sbatch").read_text()
+    launched = (run.folder.path / "supervisor.log").read_text().split("mltrain: launched ", 1)[1].splitlines()[0]
+    assert "--partition=debug" in __import__("json").loads(launched)["sbatch"]
     assert_no_process_left(run.id)
 
 
