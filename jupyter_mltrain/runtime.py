@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import Any
 
 FLUSH_INTERVAL_S = 0.1
+# A flush encodes and writes this many values at a time, so they reach disk as it goes.
+FLUSH_CHUNK = 10_000
+# Values waiting to be written before log() waits for the writer (about 150 MB): a program
+# that logs faster than its values can be written is slowed, never grows without bound.
+MAX_QUEUED = 1_000_000
 # A pipe write up to this size is atomic (POSIX PIPE_BUF): a forked child (a DataLoader worker)
 # shares the pipe with its parent, so then each write carries whole lines only, up to this size.
 ATOMIC_WRITE = 4096
@@ -74,6 +79,16 @@ def log(name: str, value: Any, step: int | None = None) -> None:
         _warn_outside_run()
         return
     _append((name, value, step, time.time()))
+    if len(_queue) > MAX_QUEUED:
+        _wait_for_room()
+
+
+def _wait_for_room() -> None:
+    """Back-pressure: let the writer thread bring the queue down to half its limit."""
+    _wake.set()
+    thread = _state["thread"]
+    while len(_queue) > MAX_QUEUED // 2 and _state["fd"] is not None and thread is not None and thread.is_alive():
+        time.sleep(0.001)
 
 
 def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
@@ -84,6 +99,8 @@ def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
     now = time.time()
     for name, value in values.items():
         _append((name, value, step, now))
+    if len(_queue) > MAX_QUEUED:
+        _wait_for_room()
 
 
 def progress(step: int, total: int | None = None) -> None:
@@ -133,25 +150,22 @@ def flush() -> None:
     if fd is None or _state["pid"] != os.getpid():
         return
     with _lock:
-        lines = []
         popleft = _queue.popleft
-        try:
-            while True:
-                lines.append(_encode(popleft()))
-        except IndexError:
-            pass
-        if not lines:
-            return
-        chunks = _atomic_chunks(lines) if _state["shared"] else ["".join(lines)]
-        try:
-            for chunk in chunks:
-                view = memoryview(chunk.encode())
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-        except OSError:
-            # The agent is gone; the run is being torn down.
-            _state["fd"] = None
+        left = len(_queue)  # what was queued when the flush began; later values wait for the next
+        while left > 0 and _state["fd"] is not None:
+            n = min(left, FLUSH_CHUNK)
+            left -= n
+            lines = [_encode(popleft()) for _ in range(n)]  # only a flush pops, under the lock
+            chunks = _atomic_chunks(lines) if _state["shared"] else ["".join(lines)]
+            try:
+                for chunk in chunks:
+                    view = memoryview(chunk.encode())
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
+            except OSError:
+                # The agent is gone; the run is being torn down.
+                _state["fd"] = None
 
 
 def _atomic_chunks(lines: list[str]) -> list[str]:

@@ -28,8 +28,10 @@ KEEP_POINTS = 5000  # per metric per rank
 DELTA_POINTS = 2000  # per metric per rank per delta
 LOG_POLL_BYTES = 1 << 20
 LOG_SKIP_BYTES = 4 << 20
-METRIC_POLL_BYTES = 8 << 20
-METRIC_SKIP_BYTES = 64 << 20
+# A poll parses at most this much JSON per rank (tens of ms: the kernel's loop stays free) ...
+METRIC_POLL_BYTES = 1 << 20
+# ... and a backlog beyond this is skipped to its tail (counted), as a flood of log lines is.
+METRIC_SKIP_BYTES = 8 << 20
 
 
 def collapse(line: str) -> str:
@@ -134,6 +136,18 @@ class RunFeed:
             self._poll_log(rank, delta)
             self._poll_metrics(rank, delta)
         return delta
+
+    def pending(self) -> bool:
+        """Whether any rank's files hold more than has been read."""
+        for rank in range(self.ranks):
+            for path, offset in ((self.folder.log_path(rank), self.logs[rank].offset),
+                                 (self.folder.metrics_path(rank), self.metric_offsets[rank])):
+                try:
+                    if os.stat(path).st_size > offset:
+                        return True
+                except FileNotFoundError:
+                    continue
+        return False
 
     def _poll_log(self, rank: int, delta: Delta) -> None:
         state = self.logs[rank]

@@ -99,6 +99,8 @@ class RunWidget(anywidget.AnyWidget):
         now = time.monotonic()
         if record.final or record.status != self.status or now - self._last_traits >= TRAITS_EVERY_S:
             self._set_traits(record)
+        if record.final and delta and self.feed.pending():
+            return True  # the files hold more than one poll reads: show it all before the end
         if record.final:
             self.done = True
             self.push_history()
