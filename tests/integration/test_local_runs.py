@@ -15,7 +15,6 @@ from conftest import assert_no_process_left, processes_of_run, wait_for
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.errors import RunFailed
 from jupyter_mltrain.spec import Distribution, Environment, RunSpec
-from jupyter_mltrain.store import Status
 
 
 def _spec(project: Path, script: str, **kw) -> RunSpec:
@@ -308,15 +307,6 @@ def test_inputs_are_linked_into_the_run_and_passed_by_name(store, project, tmp_p
     run = submit(_spec(project, script, inputs={"table": str(data)}), store)
     run.wait(timeout=50)
     assert "1,2" in run.logs()
-
-
-def test_run_folders_and_index_are_private(store, project) -> None:
-    run = submit(_spec(project, "print('hi')\n"), store)
-    record = run.wait(timeout=50)
-    assert os.stat(record.run_dir).st_mode & 0o077 == 0
-    assert os.stat(store.index_path).st_mode & 0o077 == 0
-    assert os.stat(Path(record.run_dir) / "logs" / "rank-0.log").st_mode & 0o077 == 0
-    assert Status(record.status) is Status.COMPLETED
 
 
 @pytest.mark.timeout(60)

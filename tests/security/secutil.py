@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+
 # Everything a shell would act on: command separators, substitutions, both quotes, a newline, a glob,
 # a backslash, a tab and non-ASCII text. Used where a value may hold any character.
 def hostile(canary: Path) -> str:
@@ -116,3 +117,12 @@ class CmdlineWatch:
                     self.hits[int(name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")[:500]
             self.scans += 1
             time.sleep(self.interval)
+
+
+def mpirun_over_sshd(sshd) -> str:
+    """TOML lines for an ssh target on the test sshd: mpirun reaches the other "host" through it, over TCP."""
+    rsh = (f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
+           "-o StrictHostKeyChecking=yes -o BatchMode=yes")
+    return ('mpirun = "/usr/bin/mpirun"\n'
+            'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", '
+            f'"btl_tcp_if_include", "lo", "--mca", "plm_rsh_args", "{rsh}"]\n')

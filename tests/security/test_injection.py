@@ -16,9 +16,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from secutil import REPORT_SCRIPT, canaries, hostile, hostile_name, report_of
-
 from helpers import assert_no_process_left
+from secutil import (
+    REPORT_SCRIPT,
+    canaries,
+    hostile,
+    hostile_name,
+    mpirun_over_sshd,
+    report_of,
+)
+
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.errors import SpecError, TargetError
 from jupyter_mltrain.spec import Distribution, Environment, RunSpec
@@ -163,14 +170,10 @@ def _ssh_keys(sshd, odd) -> tuple[Path, Path]:
 def _ssh_target(sshd, name: str, odd, work: Path, extra: str = "") -> str:
     """An ssh target on the test sshd whose key files, workdir and interpreter sit in hostile folders."""
     identity, known = _ssh_keys(sshd, odd)
-    rsh = (f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
-           "-o StrictHostKeyChecking=yes -o BatchMode=yes")
     return (f'[targets.{name}]\nkind = "ssh"\nhosts = ["127.0.0.2:2", "127.0.0.3:2"]\nport = {sshd.port}\n'
             f'identity = {toml_str(str(identity))}\nknown_hosts = {toml_str(str(known))}\n'
-            f'python = {toml_str(odd.python())}\nmpirun = "/usr/bin/mpirun"\nworkdir = {toml_str(str(work))}\n'
-            'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", '
-            f'"btl_tcp_if_include", "lo", "--mca", "plm_rsh_args", "{rsh}"]\n'
-            f'env = {{ T_ODD = {toml_str(odd.value)} }}\n{extra}')
+            f'python = {toml_str(odd.python())}\nworkdir = {toml_str(str(work))}\n' + mpirun_over_sshd(sshd)
+            + f'env = {{ T_ODD = {toml_str(odd.value)} }}\n{extra}')
 
 
 @pytest.mark.timeout(180)

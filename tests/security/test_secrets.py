@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from secutil import CmdlineWatch, encodings, files_containing
-
 from helpers import assert_no_process_left
+from secutil import CmdlineWatch, encodings, files_containing, mpirun_over_sshd
+
 from jupyter_mltrain.api import Run, preflight, submit
 from jupyter_mltrain.options import add_run_options, spec_from_options
 from jupyter_mltrain.spec import SECRET_PLACEHOLDER
@@ -117,7 +117,12 @@ def _run_watched(spec, store: Store, sec: Secrets, timeout: float) -> tuple[Run,
 def _faces(run: Run, sec: Secrets) -> None:
     """The record, the spec, the plan, the widget and the summaries hold placeholders, never values."""
     from jupyter_mltrain.widget import RunWidget
-    from jupyter_mltrain.widget.summary import runs_table_html, runs_table_text, summary_html, summary_text
+    from jupyter_mltrain.widget.summary import (
+        runs_table_html,
+        runs_table_text,
+        summary_html,
+        summary_text,
+    )
 
     record = run.record
     sec.assert_not_in(json.dumps(record.to_dict()), "the run's record")
@@ -158,12 +163,9 @@ def test_secrets_reach_ssh_ranks_on_two_hosts_and_no_command_line_or_remote_file
                                                                                  tmp_path: Path) -> None:
     sec = Secrets()
     work = tmp_path / "remote-work"
-    rsh = (f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
-           "-o StrictHostKeyChecking=yes -o BatchMode=yes")
     config.write_text(sshd.target_toml(extra=(
-        f'python = "{sys.executable}"\nmpirun = "/usr/bin/mpirun"\nworkdir = "{work}"\ncleanup = "never"\n'
-        'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", '
-        f'"btl_tcp_if_include", "lo", "--mca", "plm_rsh_args", "{rsh}"]\n' + sec.target_env())))
+        f'python = "{sys.executable}"\nworkdir = "{work}"\ncleanup = "never"\n'
+        + mpirun_over_sshd(sshd) + sec.target_env())))
     spec = sec.spec(project, "cluster", "--np", "1", "--nodes", "2", "--mode", "mpi", "--env", "STAY_S=3")
     run, watch = _run_watched(spec, store, sec, timeout=150)
     assert {"ssh", "mpirun", "orted"} <= watch.seen, f"the poll saw the run's processes: {sorted(watch.seen)}"
