@@ -233,6 +233,7 @@ class Agent:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
             signal.signal(sig, self._forward)
         signal.signal(signal.SIGQUIT, self._dump_stacks)
+        os.umask(0o077)  # what the run writes is private, on hosts where mpirun's ssh session set 022 too
         metrics_r, metrics_w = os.pipe()
         env = dict(self.env)
         env["MLTRAIN_METRICS_FD"] = str(metrics_w)

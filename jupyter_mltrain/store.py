@@ -193,7 +193,7 @@ def _filter_records(records: list[RunRecord], experiment: str | None, status: st
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON so that no reader sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    with open(tmp, "w") as fh:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         json.dump(data, fh, indent=1, default=str)
     os.replace(tmp, path)
 

@@ -22,7 +22,7 @@ from jupyter_mltrain.api import submit
 from jupyter_mltrain.spec import Distribution, RunSpec
 from jupyter_mltrain.store import Status, Store
 
-# Written by store.write_json_atomic, which creates them with the process's umask (see the xfail below).
+# Written by store.write_json_atomic (0600 whatever the umask).
 JSON_RECORDS = {"spec.json", "status.json", "manifest.json", "cancel.json"}
 
 SCRIPT = textwrap.dedent("""
@@ -97,12 +97,9 @@ def test_run_folders_files_and_the_index_are_private_whatever_the_umask(request,
                  f"{run_dir}/plan.json", f"{run_dir}/env.json", f"{run_dir}/snapshot/gen/erated/cell.py",
                  f"{run_dir}/snapshot/pkg/sub/util.py", f"{run_dir}/outputs/plain.txt"):
         assert path in found, f"{path} was not written: the walk below would prove nothing about it"
-    assert open_to_others(found, skip=JSON_RECORDS) == {}
+    assert open_to_others(found) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="store.write_json_atomic (store.py, not ours to edit) opens its temporary "
-                   "file with open(tmp, 'w'): spec.json, status.json, manifest.json and cancel.json get the "
-                   "umask's mode (0644, or 0666 under umask 000). Fix: os.open(tmp, O_WRONLY|O_CREAT|O_TRUNC, 0o600)")
 @pytest.mark.timeout(60)
 def test_the_run_s_json_records_are_private_whatever_the_umask(home: Path, project: Path) -> None:
     _project(project)
@@ -150,12 +147,9 @@ def test_an_ssh_run_s_folders_on_the_hosts_and_its_outputs_here_are_private(sshd
     here = modes(run.folder.path / "outputs")
     assert (oct(here["."]), oct(here["plain.txt"]), oct(here["deep/er/r0.txt"]), oct(here["deep"])) == \
         (oct(0o700), oct(0o600), oct(0o600), oct(0o700)), "the outputs copied back are private, whatever they were"
-    assert open_to_others(modes(home), skip=JSON_RECORDS) == {}
+    assert open_to_others(modes(home)) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="ranks on ssh hosts are started by mpirun's orted over ssh and keep that "
-                   "session's umask (022): rank.py (not ours to edit) should call os.umask(0o077) before starting "
-                   "the user's program, as the supervisor does")
 @pytest.mark.timeout(180)
 def test_what_ranks_write_on_ssh_hosts_is_private(sshd, home: Path, project: Path, tmp_path: Path) -> None:
     work = tmp_path / "remote-work"
