@@ -57,9 +57,9 @@ def modes(root: Path) -> dict[str, int]:
     return out
 
 
-def open_to_others(found: dict[str, int], skip: set[str] = frozenset()) -> dict[str, str]:
+def open_to_others(found: dict[str, int]) -> dict[str, str]:
     """The entries any other user could read, write or enter."""
-    return {path: oct(mode) for path, mode in found.items() if mode & 0o077 and Path(path).name not in skip}
+    return {path: oct(mode) for path, mode in found.items() if mode & 0o077}
 
 
 def _project(project: Path) -> None:
