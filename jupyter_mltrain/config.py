@@ -17,6 +17,7 @@ Files, later ones adding to and overriding earlier ones, target by target:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import tomllib
 from jupyter_mltrain.errors import TargetError
 
 KINDS = ("local", "ssh", "slurm")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _COMMON = {"kind", "python", "env", "mpirun", "mpirun_args", "gpus", "gpu_policy", "description"}
 _FIELDS: dict[str, set[str]] = {
@@ -91,7 +93,15 @@ def parse_targets(text: str, source: str) -> dict[str, Target]:
                 f"known: {', '.join(sorted(_FIELDS[kind]))}"
             )
         _check_types(name, body, source)
-        out[name] = Target(name=name, kind=kind, settings=dict(body), source=source)
+        target = Target(name=name, kind=kind, settings=dict(body), source=source)
+        if kind == "ssh" or (kind == "slurm" and body.get("login_host")):
+            from jupyter_mltrain.ssh import check_settings  # here: ssh.py imports this module
+
+            try:
+                check_settings(target)
+            except TargetError as exc:
+                raise TargetError(f"{source}: {exc}") from None
+        out[name] = target
     return out
 
 
@@ -105,7 +115,8 @@ def _check_types(name: str, body: dict[str, Any], source: str) -> None:
             (key in lists and not (isinstance(value, list) and all(isinstance(v, (str, int)) for v in value)))
             or (key in strings and not isinstance(value, str))
             or (key in ints and (not isinstance(value, int) or isinstance(value, bool) or value < 0))
-            or (key == "env" and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())))
+            or (key == "env" and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+                                      and all(_ENV_NAME.match(k) for k in value)))
             or (key in {"shared_fs", "accept_new_host_keys"} and not isinstance(value, bool))
         )
         if bad:
@@ -121,7 +132,9 @@ def load_targets(cwd: str | os.PathLike[str] | None = None) -> dict[str, Target]
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise TargetError(f"{path}: cannot read: {exc.strerror}") from None
+            raise TargetError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise TargetError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
         targets.update(parse_targets(text, str(path)))
     return targets
 

@@ -183,6 +183,14 @@ class SSHTarget:
         return [*self.ssh_args(), "--", self.destination(host), shlex.join(argv)]
 
 
+def check_settings(target: Target) -> None:
+    """Raise ``TargetError`` naming the field if an ssh target's (or a Slurm login node's) settings are unusable."""
+    if target.kind == "ssh":
+        SSHTarget.from_target(target)
+    elif target.get("login_host"):
+        SSHTarget.login_node(target)
+
+
 def ssh_failure_message(stderr: str, code: int) -> str:
     """What ssh's own failure (exit 255) means, in a few words, from its stderr."""
     text = stderr.strip().splitlines()
