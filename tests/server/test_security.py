@@ -80,3 +80,91 @@ async def test_cross_origin_websockets_with_the_login_cookie_are_refused(jp_serv
     ok = await websocket_connect(HTTPRequest(ws(SOCKETS[0]), headers={"Cookie": cookies, "Origin": f"http://{host}"}))
     assert json.loads(await ok.read_message())["type"] == "runs"
     ok.close()
+
+
+def registered_routes() -> tuple[set[tuple[str, str]], set[str]]:
+    """Every (verb, path) and websocket the extension registers, read from ``MLTrainApp.initialize_handlers``,
+    with the path's parameters filled in as ``ROUTES`` writes them."""
+    import re
+
+    from tornado.web import RequestHandler
+    from tornado.websocket import WebSocketHandler
+
+    from jupyter_mltrain.server.app import MLTrainApp
+
+    app = MLTrainApp()
+    app.initialize_handlers()
+    fill = {"run_id": RUN, "path": "outputs/x"}
+    verbs, sockets = set(), set()
+    for pattern, handler, *_ in app.handlers:
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: fill[m.group(1)], pattern)
+        assert path.startswith("/mltrain/api/") and "(" not in path, pattern
+        path = path[len("/mltrain/api/"):]
+        if issubclass(handler, WebSocketHandler):
+            sockets.add(path)
+            continue
+        ours = [k for k in handler.__mro__ if k.__module__.startswith("jupyter_mltrain")]
+        for verb in RequestHandler.SUPPORTED_METHODS:
+            if any(verb.lower() in vars(k) for k in ours):
+                verbs.add((verb, path))
+    return verbs, sockets
+
+
+def test_the_route_lists_above_cover_every_route_the_extension_registers() -> None:
+    """A new route or verb without its 403/authorizer tests fails here: add it to ROUTES or SOCKETS."""
+    verbs, sockets = registered_routes()
+    assert verbs == set(ROUTES), f"untested: {sorted(verbs - set(ROUTES))}; listed but gone: {sorted(set(ROUTES) - verbs)}"
+    assert sockets == set(SOCKETS), f"untested: {sorted(sockets - set(SOCKETS))}; gone: {sorted(set(SOCKETS) - sockets)}"
+
+
+async def test_every_state_changing_route_with_a_login_cookie_needs_the_xsrf_token(jp_serverapp, http_server_client,
+                                                                                  jp_base_url) -> None:
+    token = jp_serverapp.identity_provider.token
+    first = await http_server_client.fetch(route(jp_base_url, "runs") + f"?token={token}")
+    cookies = "; ".join(c.split(";", 1)[0] for c in first.headers.get_list("Set-Cookie"))
+    changing = [(m, p) for m, p in ROUTES if m not in ("GET", "HEAD", "OPTIONS")]
+    assert len(changing) >= 4
+    for method, path in changing:
+        response = await http_server_client.fetch(route(jp_base_url, path), method=method, headers={"Cookie": cookies},
+                                                  body=b"{}" if method != "DELETE" else None, raise_error=False,
+                                                  allow_nonstandard_methods=True)
+        assert response.code == 403 and b"_xsrf" in response.body, (method, path, response.code, response.body)
+
+
+async def test_secret_values_never_leave_through_the_api(api, jp_ws_fetch, jp_root_dir: Path) -> None:
+    import asyncio
+    import hashlib
+    import secrets
+
+    secret = f"s3cr3t-{secrets.token_hex(12)}"
+    hidden = f"flagged-{secrets.token_hex(12)}"
+    (jp_root_dir / "t.py").write_text("import hashlib, os\nprint(hashlib.sha256(os.environ['API_TOKEN'].encode())"
+                                      ".hexdigest(), os.environ['PLAIN'], flush=True)\n")
+    body = {"kind": "script", "path": "t.py", "env": {"API_TOKEN": secret, "db_password": hidden, "PLAIN": "shown"}}
+    replies = []
+    code, preview = await api("POST", "runs/preview", body=body)
+    assert code == 200, preview
+    assert preview["plan"]["env"]["API_TOKEN"] == "<secret>" and preview["plan"]["env"]["PLAIN"] == "shown"
+    code, created = await api("POST", "runs", body=body)
+    assert code == 201, created
+    run_id = created["run"]["id"]
+    assert (await wait_final(api, run_id))["status"] == "Completed"
+    replies += [preview, created]
+    for parts in (("runs",), ("runs", run_id), ("runs", run_id, "logs"), ("runs", run_id, "metrics"),
+                  ("runs", run_id, "files"), ("runs", run_id, "files", "logs", "rank-0.log")):
+        code, reply = await api("GET", *parts)
+        assert code == 200, (parts, reply)
+        replies.append(reply)
+    ws = await jp_ws_fetch("mltrain", "api", "runs", run_id, "stream")
+    while True:
+        message = await asyncio.wait_for(ws.read_message(), timeout=60)
+        assert message is not None
+        replies.append(message)
+        if json.loads(message)["type"] == "end":
+            break
+    ws.close()
+    text = json.dumps(replies, default=lambda b: b.decode(errors="replace"))
+    assert secret not in text and hidden not in text, "a secret value left through the API"
+    spec_env = replies[3]["spec"]["environment"]["variables"]
+    assert spec_env == {"API_TOKEN": "<secret>", "db_password": "<secret>", "PLAIN": "shown"}
+    assert f"{hashlib.sha256(secret.encode()).hexdigest()} shown" in replies[4]["data"], "the rank got the real value"
