@@ -8,7 +8,8 @@
 ``python -m jupyter_mltrain.collector TOKEN [HOST]`` runs a collector on a remote head node (``-`` as the
 token: read it from the first line of stdin); it
 prints its port on the first line, then writes every frame it receives to stdout (whole
-frames only) until its stdin closes, which is how it learns its controller is gone.
+frames only) until its stdin closes, which is how it learns its controller is done or gone; it
+then relays what its open connections still hold (at most ``DRAIN_S``) and ends.
 Standard library only: this module travels to remote hosts with the rank side.
 """
 
@@ -20,11 +21,13 @@ import os
 import selectors
 import socket
 import sys
+import time
 from typing import Protocol
 
 from jupyter_mltrain.protocol import Decoder, Frame, Kind
 
 READ_SIZE = 1024 * 1024
+DRAIN_S = 5.0  # how long a relay whose input ended still relays what its open connections hold
 
 
 class Source(Protocol):
@@ -179,22 +182,34 @@ def main(argv: list[str] | None = None) -> int:
     sel = selectors.DefaultSelector()
     sel.register(collector, selectors.EVENT_READ)
     sel.register(0, selectors.EVENT_READ)
+    ending = False
+    drain_until: float | None = None
     while True:
-        for key, _ in sel.select():
+        if drain_until is not None and (not sel.get_map() or time.monotonic() > drain_until):
+            return 0
+        for key, _ in sel.select(timeout=None if drain_until is None else 0.2):
             if key.fileobj == 0:
-                if not os.read(0, 4096):
-                    return 0
+                ending = ending or not os.read(0, 4096)
                 continue
             src = key.fileobj
             frames, new, closed = src.on_readable()  # type: ignore[union-attr]
-            for f in frames:
-                out.write(encode(*f))
-            if frames:
-                out.flush()
+            try:
+                for f in frames:
+                    out.write(encode(*f))
+                if frames:
+                    out.flush()
+            except BrokenPipeError:  # the controller is gone: nobody to relay to
+                return 0
             for n in new:
                 sel.register(n, selectors.EVENT_READ)
             if closed:
                 sel.unregister(src)
+        if ending and drain_until is None:
+            # The controller is done (or gone): accept nobody new, relay what open connections still hold.
+            sel.unregister(0)
+            sel.unregister(collector)
+            collector.close()
+            drain_until = time.monotonic() + DRAIN_S
 
 
 if __name__ == "__main__":

@@ -194,9 +194,19 @@ class SlurmLauncher(Launcher):
         return state, reason
 
     def running(self) -> bool:
-        """Whether the job is pending or running."""
+        """Whether the job is pending or running. Once it has ended, the relay is told to finish."""
         state, _ = self._query()
+        if state not in LIVE_STATES:
+            self._end_relay()
         return state in LIVE_STATES
+
+    def _end_relay(self) -> None:
+        """Close the relay's input: it relays what it still holds, then ends, closing its channel."""
+        if self.relay is not None and self.relay.stdin is not None and not self.relay.stdin.closed:
+            try:
+                self.relay.stdin.close()
+            except OSError:
+                pass
 
     def pending(self) -> bool:
         """Whether Slurm has not started the job yet."""
@@ -213,11 +223,7 @@ class SlurmLauncher(Launcher):
         self.kill_user_groups()
         if self.job_id:
             self._slurm(["scancel", "--full", "--signal=KILL", self.job_id])
-        if self.relay is not None and self.relay.stdin is not None:
-            try:
-                self.relay.stdin.close()  # the relay ends with its input
-            except OSError:
-                pass
+        self._end_relay()
 
     def external_cause(self) -> str | None:
         """Slurm's reason when Slurm itself ended the job (time limit, node failure …)."""
