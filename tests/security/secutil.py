@@ -26,7 +26,7 @@ def hostile(canary: Path) -> str:
 def hostile_name(canary_name: str) -> str:
     """The same for one path component (no ``/``): ``touch NAME`` runs in whatever folder the shell is in."""
     n = canary_name
-    return f"x ;touch {n}; $(touch {n}) `touch {n}` 'q' \"d\" ü☃ %j"
+    return f"x ;touch {n}; $(touch {n}) `touch {n}` 'q' \"d\" ü☃ %j\nnl"
 
 
 # Prints one line: REPORT <json of argv, cwd, chosen variables and files>. ensure_ascii keeps it one line.

@@ -25,6 +25,7 @@ GARBAGE = st.one_of(GARBAGE, GARBAGE.map(lambda b: b + b"\x1b"),
 
 
 def feed_in_pieces(data: bytes, cuts: list[int]) -> tuple[list, Decoder]:
+    """Feed ``data`` to a new Decoder cut at ``cuts`` (taken modulo its length); return the frames and it."""
     decoder = Decoder()
     frames = []
     points = sorted({c % (len(data) + 1) for c in cuts})

@@ -113,7 +113,9 @@ def test_hostile_values_on_the_magic_line_reach_the_cell_as_data(odd, monkeypatc
 
     from jupyter_mltrain.api import Run
 
-    monkeypatch.chdir(odd.source)
+    source = odd.source.parent / odd.source.name.replace("\n", " ")  # a magic's line holds no newline
+    source.mkdir(exist_ok=True)
+    monkeypatch.chdir(source)
     shell = InteractiveShell.instance()
     shell.reset(new_session=False)
     shell.run_line_magic("load_ext", "jupyter_mltrain")
@@ -123,7 +125,7 @@ def test_hostile_values_on_the_magic_line_reach_the_cell_as_data(odd, monkeypatc
         "--wait", "--name", shlex.quote(odd.name.replace("\n", " ")), "--param", shlex.quote(f"p_text={one_line}"),
         "--param", shlex.quote(f"p_literal={literal!r}"), "--param", "p_number=0.5",
         "--env", shlex.quote(f"ODD={one_line}"), "--secret-env", shlex.quote(f"HIDDEN={one_line}"),
-        "--env", shlex.quote(f"REPORT_NAMES={json.dumps(['ODD', 'HIDDEN'])}"), "--source", shlex.quote(str(odd.source)),
+        "--env", shlex.quote(f"REPORT_NAMES={json.dumps(['ODD', 'HIDDEN'])}"), "--source", shlex.quote(str(source)),
     ])
     result = shell.run_cell(f"%%train {line}\n{REPORT_SCRIPT}")
     assert result.error_before_exec is None and result.error_in_exec is None, result.error_in_exec

@@ -38,6 +38,7 @@ SCRIPT = textwrap.dedent("""
 
 @contextmanager
 def umask(mask: int) -> Iterator[None]:
+    """This process's umask set to ``mask`` for the block."""
     old = os.umask(mask)
     try:
         yield
