@@ -297,9 +297,10 @@ class Supervisor:
 
     def _handle(self, frame: Frame) -> None:
         kind, rank, payload = frame
-        now = self.last_seen[rank] = time.monotonic()
-        if kind == Kind.STDOUT or kind == Kind.STDERR or kind == Kind.METRICS or kind == Kind.START:
-            self.last_output[rank] = now
+        if self.spec.hang_timeout_s:  # only runs watched for hangs pay for the clock on every frame
+            now = self.last_seen[rank] = time.monotonic()
+            if kind != Kind.HEARTBEAT and kind != Kind.EXIT:
+                self.last_output[rank] = now
         if kind == Kind.STDOUT or kind == Kind.STDERR:
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", payload)
             if kind == Kind.STDERR:
