@@ -1,17 +1,17 @@
-"""Many submits at once, from two processes (two kernels): distinct ids and ports, and every run completes."""
+"""Many submits at once, from two real kernels: distinct ids and ports, and every run completes."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import assert_no_process_left
+from jupyter_client.manager import start_new_kernel
 
 from jupyter_mltrain.store import Store
 
@@ -26,11 +26,11 @@ RANK = """
     time.sleep(3)
 """
 
-KERNEL = """
-    import json, sys, threading, time
+SUBMIT_AT_ONCE = """
+    import json, threading, time
     from jupyter_mltrain.api import submit
     from jupyter_mltrain.spec import Distribution, RunSpec
-    start_at, count, source = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    start_at, count, source = {start_at!r}, {count!r}, {source!r}
     ids, errors = [], []
     def one():
         try:
@@ -41,22 +41,55 @@ KERNEL = """
             errors.append(repr(exc))
     threads = [threading.Thread(target=one) for _ in range(count)]
     time.sleep(max(0.0, start_at - time.time()))
+    began = time.time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    print(json.dumps({"ids": ids, "errors": errors}))
+    print(json.dumps({{"ids": ids, "errors": errors, "began": began, "ended": time.time()}}))
 """
 
 
+def execute(kc, code: str, timeout: float = 120) -> str:
+    """Run ``code`` in the kernel; return its stdout; fail on an error."""
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(msg) -> None:
+        kind = msg["msg_type"]
+        if kind == "stream" and msg["content"]["name"] == "stdout":
+            out.append(msg["content"]["text"])
+        elif kind == "error":
+            errors.append("\n".join(msg["content"]["traceback"]))
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+    assert reply["content"]["status"] == "ok" and not errors, errors or reply["content"]
+    return "".join(out)
+
+
 @pytest.mark.timeout(300)
-def test_twenty_runs_submitted_at_once_from_two_kernels_all_complete_on_distinct_ports(home, project) -> None:
+def test_twenty_runs_submitted_at_once_from_two_kernels_all_complete_on_distinct_ports(
+    home: Path, project: Path, tmp_path: Path
+) -> None:
     (project / "rank.py").write_text(textwrap.dedent(RANK))
-    start_at = time.time() + 3
-    kernels = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(KERNEL), str(start_at), "10", str(project)],
-                                stdout=subprocess.PIPE, text=True, env=dict(os.environ)) for _ in range(2)]
-    results = [json.loads(k.communicate(timeout=200)[0]) for k in kernels]
+    kernels = []
+    try:
+        for n in range(2):  # os.environ holds the test's MLTRAIN_HOME (the home fixture)
+            env = dict(os.environ, JPY_SESSION_NAME=str(tmp_path / f"kernel-{n}.ipynb"))
+            kernels.append(start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env))
+        for _, kc in kernels:
+            execute(kc, "%load_ext jupyter_mltrain")
+        assert {execute(kc, "import os; print(os.environ['MLTRAIN_HOME'])").strip() for _, kc in kernels} == {str(home)}
+        code = textwrap.dedent(SUBMIT_AT_ONCE).format(start_at=time.time() + 3, count=10, source=str(project))
+        with ThreadPoolExecutor(2) as pool:  # both kernels run the cell at once, and wait for the same moment
+            outputs = list(pool.map(lambda kernel: execute(kernel[1], code, timeout=200), kernels))
+    finally:
+        for km, kc in kernels:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    results = [json.loads(output) for output in outputs]
     assert [r["errors"] for r in results] == [[], []]
+    assert max(r["began"] for r in results) < min(r["ended"] for r in results), results  # the kernels overlapped
     ids = [i for r in results for i in r["ids"]]
     assert len(ids) == 20 and len(set(ids)) == 20
     store = Store(home)
