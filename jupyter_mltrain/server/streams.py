@@ -7,6 +7,13 @@ the run has ended and everything was sent. A client that reconnects with its las
 misses nothing and gets nothing twice. ``runs/stream`` sends the newest runs, then every
 new or changed run.
 
+Metrics are for drawing: a message carries at most ``METRIC_POINTS`` values of one metric (every
+k-th of what it covers, and the last); ``thinned`` says how many it left out. A run that logs
+at hundreds of thousands of values a second would otherwise cost the server a parse and an
+encode of each, and the browser a chart point of each, and the panel would fall behind by
+minutes. Metrics logged at an ordinary pace, and events, are never thinned; every value stays
+on disk, for ``GET runs/{id}/metrics``, the API and the CLI.
+
 Both authenticate like the REST handlers (``read`` on ``mltrain``) and refuse cross-origin
 connections (jupyter_server's origin check).
 """
@@ -32,6 +39,8 @@ from jupyter_mltrain.store import RunRecord
 
 LIST_SIZE = 200
 TICK_BYTES = 8 * 1024 * 1024  # at most this much log per client per tick when catching up
+METRIC_BYTES = 4 * 1024 * 1024  # metrics read for one message of one rank
+METRIC_POINTS = 1000  # values of one metric in one message; more are thinned
 
 
 def parse_offsets(text: str | None, what: str) -> dict[int, int]:
@@ -144,12 +153,16 @@ class RunStream(_Socket):
                                   "data": data.decode("utf-8", "replace")}):
                     return None, False
             start = self.metric_offsets.get(rank, 0)
-            records, nxt = await self.blocking(folder.read_metrics, rank, start, 4 * chunk)
+            records, nxt, thinned = await self.blocking(folder.read_metric_sample, rank, start, METRIC_BYTES,
+                                                        METRIC_POINTS)
             if nxt != start:
                 self.metric_offsets[rank] = nxt
                 sent = True
-                more = more or nxt - start >= 4 * chunk - 65536
-                if not self.send({"type": "metrics", "rank": rank, "offset": start, "next": nxt, "records": records}):
+                more = more or nxt - start >= METRIC_BYTES - 65536
+                message = {"type": "metrics", "rank": rank, "offset": start, "next": nxt, "records": records}
+                if thinned:
+                    message["thinned"] = thinned
+                if not self.send(message):
                     return None, False
         return sent, more
 

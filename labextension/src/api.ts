@@ -158,6 +158,8 @@ export type RunStreamMessage =
       offset: number;
       next: number;
       records: StreamMetricRecord[];
+      /** Values the server left out of this batch: a metric logged faster than a chart can draw is sampled. */
+      thinned?: number;
     }
   | { type: 'end' };
 

@@ -191,6 +191,11 @@ export class MetricCharts extends Panel {
     this._empty.node.textContent =
       'No metrics yet. Training code logs them with jupyter_mltrain.log(name, value, step).';
     this.addWidget(this._empty);
+    this._thinned = new Widget();
+    this._thinned.addClass('mltrain-note');
+    this._thinned.node.dataset.testid = 'mltrain-thinned';
+    this._thinned.setHidden(true);
+    this.addWidget(this._thinned);
   }
 
   /** Redraw the charts of these metrics (all when omitted). */
@@ -218,8 +223,16 @@ export class MetricCharts extends Panel {
       );
     }
     this._empty.setHidden(this._charts.size > 0);
+    const thinned = this.store.thinned;
+    this._thinned.setHidden(thinned === 0);
+    if (thinned) {
+      this._thinned.node.textContent =
+        `Drawn from a sample: ${thinned.toLocaleString()} values came faster than a chart can show ` +
+        'and were left out here. Every value is kept with the run (Run.metrics(), mltrain metrics).';
+    }
   }
 
   private _charts = new Map<string, LineChart>();
   private _empty: Widget;
+  private _thinned: Widget;
 }

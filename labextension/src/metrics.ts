@@ -49,6 +49,8 @@ export class MetricStore {
   readonly xKind = new Map<string, 'step' | 'time'>();
   /** Latest progress event of any rank (rank 0 preferred). */
   progress: IProgress | null = null;
+  /** Values the server left out of the batches (sampled for drawing; all are on disk). */
+  thinned = 0;
   private _t0: number | null = null;
 
   constructor(t0: number | null = null) {
@@ -60,9 +62,10 @@ export class MetricStore {
     return [...this.series.keys()];
   }
 
-  /** Add a stream batch of one rank; returns the metrics that got points. */
-  addRecords(rank: number, records: readonly StreamMetricRecord[]): Set<string> {
+  /** Add a stream batch of one rank (`thinned` values of it left out); returns the metrics that got points. */
+  addRecords(rank: number, records: readonly StreamMetricRecord[], thinned = 0): Set<string> {
     const changed = new Set<string>();
+    this.thinned += thinned;
     for (const r of records) {
       if ('event' in r) {
         if (r.event === 'progress' && (rank === 0 || this.progress === null)) {
@@ -81,6 +84,7 @@ export class MetricStore {
   load(points: readonly IMetricPoint[]): void {
     this.series.clear();
     this.xKind.clear();
+    this.thinned = 0;
     for (const p of points) this.addPoint(p.rank, p.name, p.value, p.step, p.time);
   }
 

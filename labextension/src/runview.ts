@@ -498,10 +498,10 @@ export class RunView extends Panel {
     this._stream = new RunStream(this.api, this.runId);
     this._stream.status.connect((_, run) => this._setRun(run));
     this._stream.logs.connect((_, { rank, data }) => this._logView.append(rank, data));
-    this._stream.metrics.connect((_, { rank, records }) => {
+    this._stream.metrics.connect((_, { rank, records, thinned }) => {
       const hadProgress = this._store.progress;
-      const changed = this._store.addRecords(rank, records);
-      if (changed.size) this._charts.update(changed);
+      const changed = this._store.addRecords(rank, records, thinned);
+      if (changed.size || thinned) this._charts.update(changed);
       if (this._store.progress !== hadProgress || changed.size) this._scheduleHeader();
     });
     this._stream.stateChanged.connect(() => this._renderHeader());

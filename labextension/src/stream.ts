@@ -9,6 +9,13 @@ import { isFinal } from './format';
 
 export type ConnectionState = 'connecting' | 'live' | 'polling' | 'ended' | 'closed';
 
+/** One batch of a rank's metric records; `thinned` values of it were left out for drawing. */
+export interface IMetricBatch {
+  rank: number;
+  records: StreamMetricRecord[];
+  thinned: number;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -55,8 +62,8 @@ export class RunStream implements IDisposable {
   get logs(): ISignal<this, { rank: number; data: string }> {
     return this._logs;
   }
-  /** New metric records of a rank. */
-  get metrics(): ISignal<this, { rank: number; records: StreamMetricRecord[] }> {
+  /** New metric records of a rank, and how many values of the batch the server thinned out. */
+  get metrics(): ISignal<this, IMetricBatch> {
     return this._metrics;
   }
   get stateChanged(): ISignal<this, ConnectionState> {
@@ -103,9 +110,12 @@ export class RunStream implements IDisposable {
           break;
         }
         this.metricOffsets.set(msg.rank, msg.next);
-        const named = (msg.records ?? []).filter(r => !('event' in r)).length;
+        const thinned = msg.thinned ?? 0;
+        const named = (msg.records ?? []).filter(r => !('event' in r)).length + thinned;
         this._metricCounts.set(msg.rank, (this._metricCounts.get(msg.rank) ?? 0) + named);
-        if (msg.records?.length) this._metrics.emit({ rank: msg.rank, records: msg.records });
+        if (msg.records?.length || thinned) {
+          this._metrics.emit({ rank: msg.rank, records: msg.records ?? [], thinned });
+        }
         break;
       }
       case 'end':
@@ -232,7 +242,7 @@ export class RunStream implements IDisposable {
       const seen = this._metricCounts.get(rank) ?? 0;
       if (list.length > seen) {
         this._metricCounts.set(rank, list.length);
-        this._metrics.emit({ rank, records: list.slice(seen) });
+        this._metrics.emit({ rank, records: list.slice(seen), thinned: 0 });
       }
     }
     this.handle({ type: 'status', run });
@@ -288,6 +298,6 @@ export class RunStream implements IDisposable {
   private _disposed = false;
   private _status = new Signal<this, IRunRecord>(this);
   private _logs = new Signal<this, { rank: number; data: string }>(this);
-  private _metrics = new Signal<this, { rank: number; records: StreamMetricRecord[] }>(this);
+  private _metrics = new Signal<this, IMetricBatch>(this);
   private _stateChanged = new Signal<this, ConnectionState>(this);
 }

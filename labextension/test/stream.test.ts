@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IRunRecord, MLTrainAPI } from '../src/api';
-import { RunStream, unseenPart } from '../src/stream';
+import { MetricStore } from '../src/metrics';
+import { IMetricBatch, RunStream, unseenPart } from '../src/stream';
 
 /** A stand-in for the browser's WebSocket that a test drives by hand. */
 class FakeSocket {
@@ -118,6 +119,49 @@ describe('run stream', () => {
     expect(ws.closed).toBe(true);
     vi.advanceTimersByTime(600);
     expect(decodeURIComponent(FakeSocket.all[1].url)).toContain('logs=0:3');
+    s.dispose();
+  });
+
+  it('passes on how many values the server thinned, and counts them as received', async () => {
+    const a = api();
+    const s = new RunStream(a, 'R');
+    const batches: IMetricBatch[] = [];
+    s.metrics.connect((_, batch) => batches.push(batch));
+    s.start();
+    FakeSocket.all[0].open();
+    const loss = (step: number) => ({ name: 'loss', value: step, step, time: 1 });
+    // 1,000 values of rank 0 arrive as a sample of 3 (and an event); 997 were left out.
+    FakeSocket.all[0].send({
+      type: 'metrics',
+      rank: 0,
+      offset: 0,
+      next: 90000,
+      records: [loss(0), { event: 'progress', step: 1, total: 2, time: 1 }, loss(500), loss(999)],
+      thinned: 997
+    });
+    expect(batches.map(b => [b.rank, b.records.length, b.thinned])).toEqual([[0, 4, 997]]);
+    const store = new MetricStore();
+    store.addRecords(0, batches[0].records, batches[0].thinned);
+    expect(store.thinned).toBe(997);
+    expect(store.count('loss')).toBe(3);
+    // Polling (no websocket) then gets every value over REST: only the 2 beyond the 1,000 are new.
+    a.getRun = async () => ({ run: RUN, spec: {} }) as never;
+    a.logs = (async (_id: string, _rank: number, offset: number) => ({
+      offset,
+      next: offset,
+      data: ''
+    })) as never;
+    a.metrics = (async () =>
+      Array.from({ length: 1002 }, (_, i) => ({
+        rank: 0,
+        name: 'loss',
+        value: i,
+        step: i,
+        time: 1
+      }))) as never;
+    await (s as unknown as { _pollOnce(): Promise<void> })._pollOnce();
+    expect(batches.length).toBe(2);
+    expect(batches[1].records.map(r => ('step' in r ? r.step : null))).toEqual([1000, 1001]);
     s.dispose();
   });
 

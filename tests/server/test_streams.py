@@ -86,3 +86,36 @@ async def test_run_list_stream_announces_new_runs_and_status_changes(api, jp_ws_
         assert msg["type"] == "run" and msg["run"]["id"] == run_id
         statuses.append(msg["run"]["status"])
     ws.close()
+
+
+FLOOD = ("import jupyter_mltrain as mt\nfor i in range(30000):\n    mt.log('fast', i, step=i)\n"
+         "    if i % 1000 == 0:\n        mt.log('slow', i, step=i)\n        mt.progress(i, 30000)\n")
+
+
+async def test_a_metric_flood_reaches_the_stream_as_a_sample_with_every_rare_value(
+        api, jp_ws_fetch, jp_root_dir: Path, home: Path) -> None:
+    from jupyter_mltrain.server.streams import METRIC_POINTS
+
+    run_id = await submit(api, jp_root_dir, script=FLOOD, np=1)
+    await wait_final(api, run_id)  # the whole flood waits on disk: the stream reads it as a backlog
+    ws = await jp_ws_fetch("mltrain", "api", "runs", run_id, "stream")
+    records: list[dict] = []
+    thinned = 0
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.read_message(), timeout=60))
+        if msg["type"] == "end":
+            break
+        if msg["type"] == "metrics":
+            fast = [r for r in msg["records"] if r.get("name") == "fast"]
+            assert len(fast) <= METRIC_POINTS + 1
+            records.extend(msg["records"])
+            thinned += msg.get("thinned", 0)
+    ws.close()
+    lines = (home / "runs" / run_id / "metrics" / "rank-0.jsonl").read_bytes().count(b"\n")
+    named = [r for r in records if "name" in r]
+    assert lines == 30000 + 30 + 30 and len(records) + thinned == lines
+    assert thinned > 0 and len([r for r in named if r["name"] == "fast"]) < 30000 // 4
+    assert [r["value"] for r in named if r["name"] == "slow"] == list(range(0, 30000, 1000))
+    assert [r["step"] for r in records if r.get("event") == "progress"] == list(range(0, 30000, 1000))
+    fast_steps = [r["step"] for r in named if r["name"] == "fast"]
+    assert fast_steps == sorted(fast_steps) and fast_steps[0] == 0 and fast_steps[-1] == 29999
