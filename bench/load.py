@@ -143,6 +143,7 @@ _RANK_LINE = re.compile(r"bench-load rank=(\d+) values=(\d+) markers=(\d+) loop_
                         r"ended=([\d.]+) vmhwm_kb=(\d+)")
 _MARKER = re.compile(r'"name":\s*"lag",\s*"value":\s*([-+0-9.eE]+)')
 _MARKER_ON_DISK = re.compile(rb'"name":"lag","value":([-+0-9.eE]+)')
+_THINNED = re.compile(r'"thinned":\s*(\d+)')
 
 
 # ---- peak memory of a run's processes ----------------------------------------------------------
@@ -377,7 +378,8 @@ def follow_widget(run_id: str) -> dict[str, Any]:
     asyncio.run(widget.follow())
     unread = sum(run.folder.metrics_path(r).stat().st_size - offset for r, offset in widget.feed.metric_offsets.items())
     return {"seen": seen, "status": widget.status, "metric_lines_skipped": widget.feed.metrics_skipped,
-            "points_read": widget.feed.points_read, "messages": widget.messages_sent, "unread_bytes": unread,
+            "metrics_thinned": widget.feed.metrics_thinned, "points_read": widget.feed.points_read,
+            "messages": widget.messages_sent, "unread_bytes": unread,
             "wall_s": time.monotonic() - t0, "cpu_s": time.process_time() - cpu0, "ticks": len(ticks),
             "tick_p50_s": median(ticks), "tick_max_s": max(ticks)}
 
@@ -413,12 +415,15 @@ def _metric_rows(server: Server, src: Path, store: Store, seconds: float) -> lis
     # The widget lives in a process of its own, as a kernel does: its reads must not slow the panel's client.
     widget = subprocess.Popen([sys.executable, __file__, "widget", run.id], stdout=subprocess.PIPE)
     ws_seen: list[tuple[float, float]] = []
-    ws_bytes = [0]
+    ws_bytes = [0, 0]  # received, and values the server thinned out
 
     def on_message(now: float, kind: str, raw: str) -> None:
         ws_bytes[0] += len(raw)
-        if kind == "metrics" and '"lag"' in raw:
-            ws_seen.extend((float(v), now) for v in _MARKER.findall(raw))
+        if kind == "metrics":
+            thinned = _THINNED.search(raw)
+            ws_bytes[1] += int(thinned.group(1)) if thinned else 0
+            if '"lag"' in raw:
+                ws_seen.extend((float(v), now) for v in _MARKER.findall(raw))
 
     t0, client_cpu0 = time.monotonic(), time.process_time()
     try:
@@ -466,11 +471,11 @@ def _metric_rows(server: Server, src: Path, store: Store, seconds: float) -> lis
          f"supervisor {_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, training process {program_mb:.0f} MB")
     note(f"marker log() → on disk: {_lag_text(disk_lags)} ({len(on_disk)} markers)")
     note(f"widget: {len(w['seen'])}/{markers} markers, log() → sent {_lag_text(lags['widget'])}, on disk → sent "
-         f"{_lag_text(reader['widget'])}; {w['points_read']:,} points read, {w['metric_lines_skipped']:,} metric lines "
-         f"skipped, {w['unread_bytes']:,} bytes left unread at the end; {w['messages']} messages; {w['ticks']} ticks, "
+         f"{_lag_text(reader['widget'])}; {w['points_read']:,} points read, {w['metrics_thinned']:,} thinned, "
+         f"{w['metric_lines_skipped']:,} metric lines skipped, {w['unread_bytes']:,} bytes left unread at the end; {w['messages']} messages; {w['ticks']} ticks, "
          f"p50 {ms(w['tick_p50_s'])} max {ms(w['tick_max_s'])}; CPU {w['cpu_s']:.1f} s in {w['wall_s']:.1f} s")
     note(f"panel: {len(ws_seen)}/{markers} markers, log() → received {_lag_text(lags['panel'])}, on disk → received "
-         f"{_lag_text(reader['panel'])}; {ws_bytes[0] / 1e6:.0f} MB of messages; server CPU {server_cpu:.1f} s "
+         f"{_lag_text(reader['panel'])}; {ws_bytes[0] / 1e6:.0f} MB of messages, {ws_bytes[1]:,} values thinned; server CPU {server_cpu:.1f} s "
          f"in {ws_wall:.1f} s, peak RSS {server_kb0 * 1024 / 1e6:.0f} → {server_mb:.0f} MB; client CPU {client_cpu:.1f} s")
 
     def lag_row(face: str, extra: str) -> Row:

@@ -8,7 +8,10 @@ whole buffered state, for a new view or the notebook's saved widget state.
 
 However fast ranks print, one poll reads a bounded number of bytes: a rank that has
 written more than the widget can show since the last poll is skipped ahead to its tail
-and the skipped lines are counted (the full log stays on disk and is linked).
+and the skipped lines are counted (the full log stays on disk and is linked). Metrics are
+read as the panel's stream reads them: a metric with more values in one poll than a chart
+shows is sampled (every k-th and its last, counted), while rarer metrics and progress keep
+every value; only a backlog too large to scan in one poll is skipped to its tail.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ KEEP_POINTS = 5000  # per metric per rank
 DELTA_POINTS = 2000  # per metric per rank per delta
 LOG_POLL_BYTES = 1 << 20
 LOG_SKIP_BYTES = 4 << 20
-# A poll parses at most this much JSON per rank (tens of ms: the kernel's loop stays free) ...
-METRIC_POLL_BYTES = 1 << 20
+# A poll scans at most this much per rank (tens of ms: the kernel's loop stays free) ...
+METRIC_POLL_BYTES = 4 << 20
 # ... and a backlog beyond this is skipped to its tail (counted), as a flood of log lines is.
-METRIC_SKIP_BYTES = 8 << 20
+METRIC_SKIP_BYTES = 64 << 20
 
 
 def collapse(line: str) -> str:
@@ -127,7 +130,8 @@ class RunFeed:
         self.last: dict[str, dict[str, Any]] = {}
         self.progress: dict[str, Any] = {}
         self.points_read = 0
-        self.metrics_skipped = 0  # metric lines not charted because they came faster than a poll reads
+        self.metrics_thinned = 0  # values of flooding metrics left out by sampling
+        self.metrics_skipped = 0  # metric lines not read at all: a backlog beyond one poll's reach
 
     def poll(self) -> Delta:
         """Read what is new in every rank's log and metrics."""
@@ -201,7 +205,9 @@ class RunFeed:
         if size - offset > METRIC_SKIP_BYTES:
             offset, skipped = _skip_to_tail(str(path), offset, size, METRIC_POLL_BYTES)
             self.metrics_skipped += skipped
-        records, self.metric_offsets[rank] = self.folder.read_metrics(rank, offset, METRIC_POLL_BYTES)
+        records, self.metric_offsets[rank], thinned = self.folder.read_metric_sample(rank, offset, METRIC_POLL_BYTES,
+                                                                                     DELTA_POINTS)
+        self.metrics_thinned += thinned
         key = str(rank)
         for rec in records:
             if rec.get("event") == "progress":

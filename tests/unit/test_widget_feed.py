@@ -72,3 +72,27 @@ def test_metrics_become_series_per_rank_progress_and_last_values(tmp_path: Path)
     assert feed.progress == {"step": 3, "total": 10, "rank": 0, "time": 103}
     assert feed.points_read == 10
     assert not feed.poll()  # nothing new, nothing sent
+
+
+def test_a_metric_flood_is_sampled_while_a_rare_metric_keeps_every_value(tmp_path: Path) -> None:
+    from jupyter_mltrain.runtime import _encode
+
+    run = folder(tmp_path)
+    feed = RunFeed(run, ranks=1, created=0.0)
+    items = []
+    for i in range(200_000):  # about 13 MB: more than one poll scans
+        items.append(("fast", i * 0.5, i, 1.0))
+        if i % 997 == 0:
+            items.append(("lag", float(i), None, 2.0))
+    run.metrics_path(0).write_text("".join(_encode(item) for item in items))
+    fast: list[float] = []
+    lag: list[float] = []
+    for _ in range(10):
+        delta = feed.poll()
+        fast += delta.points.get("fast", {}).get("0", [[], []])[0]
+        lag += delta.points.get("lag", {}).get("0", [[], []])[1]
+    assert not feed.pending() and feed.metrics_skipped == 0
+    assert lag == [float(i) for i in range(0, 200_000, 997)]  # every marker, none thinned away
+    assert 0 < len(fast) < 20_000 and fast[-1] == 199_999.0 and fast == sorted(fast)
+    assert feed.points_read + feed.metrics_thinned == len(items)
+    assert feed.last["fast"]["0"] == 199_999 * 0.5
