@@ -24,9 +24,10 @@ from typing import Any
 FLUSH_INTERVAL_S = 0.1
 # A flush encodes and writes this many values at a time, so they reach disk as it goes.
 FLUSH_CHUNK = 10_000
-# Values waiting to be written before log() waits for the writer (about 150 MB): a program
-# that logs faster than its values can be written is slowed, never grows without bound.
-MAX_QUEUED = 1_000_000
+# Values waiting to be written before log() waits for the writer (about 15 MB, well under a
+# second of writing): a program that logs faster than its values can be written is slowed to
+# the writer's pace; it never grows without bound, and what it logs reaches readers in time.
+MAX_QUEUED = 100_000
 # A pipe write up to this size is atomic (POSIX PIPE_BUF): a forked child (a DataLoader worker)
 # shares the pipe with its parent, so then each write carries whole lines only, up to this size.
 ATOMIC_WRITE = 4096
@@ -34,7 +35,8 @@ ATOMIC_WRITE = 4096
 _queue: collections.deque[tuple[Any, ...]] = collections.deque()
 _append = _queue.append
 _lock = threading.Lock()
-_state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None, "shared": False}
+# ready: this process has its pipe (log() then skips the getpid() system call; a fork clears it).
+_state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None, "shared": False, "ready": False}
 _wake = threading.Event()
 
 
@@ -54,6 +56,7 @@ def _metrics_fd() -> int | None:
             _state["fd"] = fd
             _queue.clear()
             _state["pid"] = os.getpid()
+            _state["ready"] = fd is not None
             if fd is not None:
                 thread = threading.Thread(target=_flush_loop, name="mltrain-metrics", daemon=True)
                 _state["thread"] = thread
@@ -73,9 +76,7 @@ def _warn_outside_run() -> None:
 
 def log(name: str, value: Any, step: int | None = None) -> None:
     """Record one value of metric ``name`` (at ``step``, if given) for this rank."""
-    if _state["pid"] != os.getpid():
-        _metrics_fd()
-    if _state["fd"] is None:
+    if not _state["ready"] and _metrics_fd() is None:
         _warn_outside_run()
         return
     _append((name, value, step, time.time()))
@@ -93,7 +94,7 @@ def _wait_for_room() -> None:
 
 def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
     """Record several metrics at once, all at the same step and time."""
-    if _metrics_fd() is None:
+    if not _state["ready"] and _metrics_fd() is None:
         _warn_outside_run()
         return
     now = time.time()
@@ -105,7 +106,7 @@ def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
 
 def progress(step: int, total: int | None = None) -> None:
     """Report how far the run is (shown as a progress bar by the widget and panel)."""
-    if _metrics_fd() is None:
+    if not _state["ready"] and _metrics_fd() is None:
         _warn_outside_run()
         return
     _append((None, step, total, time.time()))
@@ -166,6 +167,7 @@ def flush() -> None:
             except OSError:
                 # The agent is gone; the run is being torn down.
                 _state["fd"] = None
+                _state["ready"] = False
 
 
 def _atomic_chunks(lines: list[str]) -> list[str]:
@@ -185,7 +187,14 @@ def _after_fork() -> None:
     _state["shared"] = True
 
 
-os.register_at_fork(after_in_parent=_after_fork, after_in_child=_after_fork)
+def _after_fork_in_child() -> None:
+    global _lock
+    _state["shared"] = True
+    _state["ready"] = False
+    _lock = threading.Lock()  # the parent's writer may have held it at the fork: it never lets go here
+
+
+os.register_at_fork(after_in_parent=_after_fork, after_in_child=_after_fork_in_child)
 
 
 def _flush_loop() -> None:

@@ -147,3 +147,37 @@ def test_forked_workers_logging_at_once_keep_every_value_whole(store, project) -
     assert by_name["parent"] == [-1, *range(60_000)]
     for w in range(3):
         assert by_name[f"worker-{w}-with-a-longer-name"] == list(range(60_000))
+
+
+FORK_DURING_A_FLUSH = """
+    import os, sys, time
+    from jupyter_mltrain import log, runtime
+    log("parent", 1)
+    runtime.flush()
+    with runtime._lock:  # the writer thread holds this while it writes: a fork can come then
+        pid = os.fork()
+        if pid == 0:
+            log("child", 2)
+            runtime.flush()
+            os._exit(0)
+    deadline = time.monotonic() + 15
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            sys.exit("the forked child hung on the runtime's lock")
+        time.sleep(0.05)
+    log("parent", 3)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_child_forked_while_the_writer_holds_its_lock_still_logs(store, project) -> None:
+    from jupyter_mltrain.api import submit
+    from jupyter_mltrain.spec import RunSpec
+
+    (project / "train.py").write_text(textwrap.dedent(FORK_DURING_A_FLUSH))
+    run = submit(RunSpec(entry="train.py", source=str(project)), store)
+    record = run.wait(timeout=50)
+    assert record.status == "Completed", (record.root_cause, run.logs(0))
+    values = sorted((m["name"], m["value"]) for m in run.metrics())
+    assert values == [("child", 2), ("parent", 1), ("parent", 3)]
