@@ -63,6 +63,7 @@ class HostHealth:
     mpirun: str | None = None
     cpus: int | None = None
     gpus: list[dict[str, Any]] | None = None
+    hostname: str | None = None  # as the host names itself (what its ranks report)
     message: str = ""
     seconds: float = 0.0
 
@@ -236,6 +237,7 @@ def check_host(target: SSHTarget, host: SSHHost, timeout: float = CHECK_TIMEOUT_
             else:
                 health.python, health.mpirun = facts.get("python"), facts.get("mpirun")
                 health.cpus, health.gpus = facts.get("cpus"), facts.get("gpus") or []
+                health.hostname = facts.get("hostname")
                 problems = [f"{target.mpirun} not found" if not health.mpirun else ""]
                 if health.cpus is not None and host.slots > health.cpus:
                     problems.append(f"{host.slots} slots but {health.cpus} CPUs")

@@ -20,10 +20,8 @@ import json
 import os
 import re
 import selectors
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -53,10 +51,11 @@ SUMMARY_INTERVAL_S = 1.0
 LATE_FRAMES_S = 2.0
 AFTER_KILL_S = 5.0
 STACK_DUMP_WAIT_S = 2.0
+# After the last host answered a stack dump: time for the faulthandler output its SIGQUIT caused to arrive.
+STACK_FRAMES_S = 0.5
 # Disk space set aside at the start and given back when the disk fills, so that the final
 # status can still be written to the folder and the index.
 RESERVE_BYTES = 512 * 1024
-PY_SPY_TIMEOUT_S = 10.0
 _STACK_LINE = re.compile(rb"^(Current thread 0x|Thread 0x|  File \"|  <no Python frame>|Stack \(most recent call first\):)")
 
 
@@ -273,7 +272,7 @@ class Supervisor:
                     self.killed_at = now
             if self.spec.hang_timeout_s and self.hang is None and self.stopping_since is None:
                 self._check_hang(now)
-            if self.hang is not None and "saved" not in self.hang and now - self.hang["at"] >= STACK_DUMP_WAIT_S:
+            if self.hang is not None and "saved" not in self.hang and self._stacks_due(now):
                 self._save_stacks()
                 self._begin_stop()
             if now >= next_beat:
@@ -410,29 +409,23 @@ class Supervisor:
                    f"{now - self.last_output[rank]:.0f} s ago")
         else:
             return
-        info = self.started.get(rank, {})
-        host = info.get("host", socket.gethostname())
-        state = _process_state(info.get("pid"), host)
+        host = self.started.get(rank, {}).get("host", socket.gethostname())
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
-        message = f"rank {rank} ({role}) on {host} hung: {why}" + (f" (process state: {state})" if state else "")
+        message = f"rank {rank} ({role}) on {host} hung: {why}"
         print(f"mltrain: {message}; saving every rank's stack", file=sys.stderr, flush=True)
         self.root_cause = {"message": message, "rank": rank, "host": host, "hang": True, "time": time.time(),
-                           "hang_timeout_s": limit, "process_state": state, "stacks": "stacks/"}
-        self.hang = {"at": now, "offsets": {r: self._log_size(r) for r in live}, "live": live, "py_spy": {}}
+                           "hang_timeout_s": limit, "process_state": None, "stacks": "stacks/"}
+        self.hang = {"at": now, "offsets": {r: self._log_size(r) for r in live}, "live": live}
         (self.run_dir / "stacks").mkdir(exist_ok=True)
-        py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-        for r in live:
-            pid = self.started[r].get("pid")
-            if not pid or self.started[r].get("host") != socket.gethostname():
-                continue
-            try:
-                os.kill(int(pid), signal.SIGQUIT)  # jupyter_mltrain.watch: faulthandler prints the stacks
-            except (ProcessLookupError, PermissionError):
-                pass
-            if py_spy:
-                self.hang["py_spy"][r] = subprocess.Popen(
-                    [py_spy, "dump", "--nonblocking", "--pid", str(pid)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL)
+        assert self.launcher is not None
+        # The launcher knows where each rank runs: SIGQUIT and py-spy there, on this host or over ssh.
+        self.hang["dumps"] = self.launcher.dump_stacks({r: self.started[r] for r in live})
+
+    def _stacks_due(self, now: float) -> bool:
+        """Whether every host answered the stack dump, or was given up on, and the ranks' output had time to arrive."""
+        assert self.hang is not None
+        dumps = self.hang["dumps"]
+        return now - self.hang["at"] >= STACK_DUMP_WAIT_S and dumps.done() and now - dumps.finished_at >= STACK_FRAMES_S
 
     def _log_size(self, rank: int) -> int:
         fd = self.log_files.get(rank)
@@ -440,21 +433,22 @@ class Supervisor:
 
     def _save_stacks(self) -> None:
         """Write ``stacks/rank-N.txt``: py-spy's dump where it ran, and what faulthandler printed."""
-        assert self.hang is not None
+        assert self.hang is not None and self.root_cause is not None
         self.hang["saved"] = True
+        answers = self.hang["dumps"].collect()
+        state = answers.get(self.root_cause["rank"], {}).get("state")
+        if state and self.root_cause.get("hang"):
+            self.root_cause["process_state"] = state
+            self.root_cause["message"] += f" (process state: {state})"
         for r in self.hang["live"]:
             info = self.started.get(r, {})
+            answer = answers.get(r, {})
             header = (f"# rank {r}, pid {info.get('pid')} on {info.get('host')}, "
-                      f"state {_process_state(info.get('pid'), info.get('host')) or 'unknown'}\n")
+                      f"state {answer.get('state') or 'unknown'}"
+                      + (f", asked on {answer['where']}" if answer.get("where") else "") + "\n")
             parts = [header.encode()]
-            proc = self.hang["py_spy"].get(r)
-            if proc is not None:
-                try:
-                    out, _ = proc.communicate(timeout=PY_SPY_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    out = b"(py-spy did not answer)\n"
-                parts.append(b"\n## py-spy dump\n" + out)
+            if answer.get("py_spy") is not None:
+                parts.append(b"\n## py-spy dump\n" + answer["py_spy"].encode())
             printed = b""
             try:
                 with open(self.run_dir / "logs" / f"rank-{r}.log", "rb") as fh:
@@ -463,8 +457,8 @@ class Supervisor:
             except OSError:
                 pass
             stack = b"\n".join(line for line in printed.splitlines() if _STACK_LINE.match(line))
-            parts.append(b"\n## faulthandler (SIGQUIT)\n"
-                         + (stack + b"\n" if stack else b"(no answer: the process is stopped, frozen or remote)\n"))
+            silent = b"(no answer: the process is stopped or frozen, or its host was not reached)\n"
+            parts.append(b"\n## faulthandler (SIGQUIT)\n" + (stack + b"\n" if stack else silent))
             try:
                 (self.run_dir / "stacks" / f"rank-{r}.txt").write_bytes(b"".join(parts))
             except OSError as exc:
@@ -489,6 +483,8 @@ class Supervisor:
 
     def _finalize(self) -> int:
         self._give_back_reserve()
+        if self.hang is not None and "saved" not in self.hang:  # the ranks ended before the dumps answered
+            self._save_stacks()
         if self.dropped_bytes and self.root_cause is not None:
             self.root_cause["dropped_bytes"] = self.dropped_bytes
         leftovers = kill_run_processes(self.run_id, exclude=frozenset({os.getpid()}))
@@ -561,20 +557,6 @@ class Supervisor:
         if cause:
             print(f"mltrain: run {status.value}: {cause.get('message')}", file=sys.stderr, flush=True)
         return 0 if status == Status.COMPLETED else 1
-
-
-def _process_state(pid: Any, host: Any) -> str | None:
-    """``T (stopped)`` style state of a process on this host, from ``/proc``."""
-    if not pid or host != socket.gethostname():
-        return None
-    try:
-        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
-            code = fh.read().rsplit(b")", 1)[1].split()[0].decode()
-    except (OSError, IndexError, ValueError):
-        return None
-    names = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "stopped by a tracer",
-             "Z": "zombie"}
-    return f"{code} ({names.get(code, 'other')})"
 
 
 def main(argv: list[str] | None = None) -> int:

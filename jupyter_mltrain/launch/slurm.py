@@ -21,7 +21,7 @@ from typing import Any
 from jupyter_mltrain.collector import Collector, Source, StreamSource
 from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
-from jupyter_mltrain.launch.base import Launcher
+from jupyter_mltrain.launch.base import Launcher, StackDumps, dump_request
 from jupyter_mltrain.ssh import SSHTarget
 from jupyter_mltrain.staging import fetch_outputs, stage, stage_rank_side
 
@@ -108,17 +108,21 @@ class SlurmLauncher(Launcher):
 
     def _slurm(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
                ) -> subprocess.CompletedProcess[bytes]:
-        """Run a Slurm command here, or on the login host over ssh (with ``env`` added to its environment).
+        """Run a Slurm command here, or on the login host over ssh (with ``env`` added to its environment)."""
+        command, command_env, command_input = self._slurm_command(argv, env, stdin)
+        return subprocess.run(command, env=command_env, input=command_input, capture_output=True, timeout=60)
+
+    def _slurm_command(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
+                       ) -> tuple[list[str], dict[str, str] | None, bytes]:
+        """The local command, environment and input that run a Slurm command here or on the login host.
 
         Over ssh the variables travel on the connection's input, not on the remote command line.
         """
         if self.login is None:
-            return subprocess.run(argv, env=env or self._env(), input=stdin, capture_output=True, timeout=60)
+            return argv, env or self._env(), stdin or b""
         extra = env if env is not None else self.target_env
         request = json.dumps({"env": extra, "input": (stdin or b"").decode()}).encode()
-        remote = [self.login.python, "-c", _WITH_ENV, *argv]
-        return subprocess.run(self.login.command(self.login.head, remote), input=request, capture_output=True,
-                              timeout=60)
+        return self.login.command(self.login.head, [self.login.python, "-c", _WITH_ENV, *argv]), None, request
 
     def start(self) -> list[Source]:
         """Open the collector (here, or a relay on the login host) and submit the job."""
@@ -224,6 +228,20 @@ class SlurmLauncher(Launcher):
         if self.job_id:
             self._slurm(["scancel", "--full", "--signal=KILL", self.job_id])
         self._end_relay()
+
+    def dump_stacks(self, ranks: dict[int, dict[str, Any]]) -> StackDumps:
+        """Slurm reaches the job's nodes: one more step (a task per node, sharing the CPUs) dumps each node's ranks."""
+        if self.job_id is None:
+            return super().dump_stacks(ranks)
+        dumps = StackDumps()
+        nodes = int(self.options["nodes"])
+        step = ["srun", f"--jobid={self.job_id}", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}",
+                "--ntasks-per-node=1", "--kill-on-bad-exit=0", self.plan.program[0], "-m", "jupyter_mltrain.remote",
+                *dump_request(self.plan.run_id, ranks)]
+        env = {**self.target_env, "PYTHONPATH": self.pkg_path} if self.login is not None else None
+        argv, local_env, request = self._slurm_command(step, env)
+        dumps.start(argv, list(ranks), f"job {self.job_id}'s nodes (srun)", stdin=request, env=local_env)
+        return dumps
 
     def external_cause(self) -> str | None:
         """Slurm's reason when Slurm itself ended the job (time limit, node failure …)."""

@@ -8,6 +8,8 @@
    connection's stdout; the supervisor reads them as from a local launcher.
 3. ``terminate()`` writes ``term`` to the connection (SIGTERM to the ranks); ``kill()`` closes it,
    and the head side kills everything when its input ends — also when the connection is cut.
+   On a hang, ``dump_stacks()`` opens one more ssh connection to each host holding ranks
+   (found by the name the host gave the connection check, which is what its ranks report).
 4. Finalizing copies the head's ``outputs/`` back; the remote run folders are removed per the
    target's ``cleanup`` (``on-success`` by default, ``always`` or ``never``).
 """
@@ -26,8 +28,8 @@ from typing import Any
 from jupyter_mltrain.collector import Source, StreamSource
 from jupyter_mltrain.config import resolve_target
 from jupyter_mltrain.errors import LaunchError
-from jupyter_mltrain.launch.base import Launcher, killpg
-from jupyter_mltrain.ssh import SSHTarget, check_target
+from jupyter_mltrain.launch.base import Launcher, StackDumps, dump_request, killpg
+from jupyter_mltrain.ssh import SSHHost, SSHTarget, check_target
 from jupyter_mltrain.staging import fetch_outputs, stage, stage_rank_side
 
 # argv: package dir, workdir, base python, key, run dir; stdin: the requirements text
@@ -56,6 +58,10 @@ code = ("import json, platform, sys\\nfrom importlib.metadata import distributio
 print(subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60).stdout)
 """
 
+# Runs jupyter_mltrain.remote from the staged rank-side package (argv: package dir, then its arguments).
+_BOOT = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
+         "runpy.run_module('jupyter_mltrain.remote', run_name='__main__')")
+
 _REMOVE = """
 import shutil, os, sys
 for path in sys.argv[1:]:
@@ -76,13 +82,20 @@ class SSHLauncher(Launcher):
         self.run_dir = f"{self.options['workdir']}/{self.plan.run_id}"
         self.pkg_dir = ""
         self.stage_reports: list[dict[str, Any]] = []
+        self.hosts_by_name: dict[str, SSHHost] = {}
 
     def start(self) -> list[Source]:
         """Check the hosts, stage the snapshot, then open the connection to the head."""
         hosts = [h for h in self.target.hosts if h.address in self.options["nodes"]]
-        down = [h for h in check_target(self.target) if h.host in self.options["nodes"] and not h.reachable]
+        health = [h for h in check_target(self.target) if h.host in self.options["nodes"]]
+        down = [h for h in health if not h.reachable]
         if down:
             raise LaunchError("; ".join(f"host {h.host} is not reachable: {h.message}" for h in down))
+        by_address = {h.address: h for h in hosts}
+        for checked in health:  # hosts that share a name are one machine: the first one answers for it
+            self.hosts_by_name.setdefault(checked.hostname or checked.host, by_address[checked.host])
+        for host in hosts:
+            self.hosts_by_name.setdefault(host.address, host)
         staged = hosts[:1] if self.options.get("shared_fs") else hosts
         reports = stage(self.target, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id, staged)
         self.pkg_dir, pkg_reports = stage_rank_side(self.target, self.options["workdir"], staged)
@@ -103,12 +116,9 @@ class SSHLauncher(Launcher):
             "env": dict(self.plan.env),
             "pythonpath": self.pkg_dir,
         }
-        boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
-                "runpy.run_module('jupyter_mltrain.remote', run_name='__main__')")
         # The configuration (the ranks' environment, secrets included, and the collector's token) travels as
         # the first line of the connection's input, never on a command line that `ps` shows on either side.
-        argv = ["env", f"MLTRAIN_RUN_ID={self.plan.run_id}", self.plan.program[0], "-c", boot, self.pkg_dir]
-        self.proc = subprocess.Popen(self.target.command(self.target.head, argv), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(self._remote(self.target.head, []), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, start_new_session=True)
         assert self.proc.stdout is not None and self.proc.stdin is not None
         try:
@@ -117,6 +127,26 @@ class SSHLauncher(Launcher):
         except OSError:  # ssh already ended: the closed channel and lost_reason() tell why
             pass
         return [StreamSource(self.proc.stdout.fileno(), f"ssh {self.target.head.address}")]
+
+    def _remote(self, host: SSHHost, args: list[str]) -> list[str]:
+        """The ssh command running ``jupyter_mltrain.remote ARGS`` on ``host`` with the ranks' interpreter."""
+        argv = ["env", f"MLTRAIN_RUN_ID={self.plan.run_id}", self.plan.program[0], "-c", _BOOT, self.pkg_dir, *args]
+        return self.target.command(host, argv)
+
+    def dump_stacks(self, ranks: dict[int, dict[str, Any]]) -> StackDumps:
+        """Every rank runs on a host of the target, this machine or not: ask each host, over ssh, for its ranks'."""
+        dumps = StackDumps()
+        per_host: dict[SSHHost, dict[int, dict[str, Any]]] = {}
+        for rank, info in ranks.items():
+            host = self.hosts_by_name.get(str(info.get("host")))
+            if host is None:
+                dumps.note([rank], f"(not reached: no host of target {self.target.name!r} "
+                                   f"is named {info.get('host')!r})")
+            else:
+                per_host.setdefault(host, {})[rank] = info
+        for host, here in per_host.items():
+            dumps.start(self._remote(host, dump_request(self.plan.run_id, here)), list(here), f"{host.address} (ssh)")
+        return dumps
 
     def _build_envs(self, hosts: list[Any], wanted: dict[str, str]) -> None:
         """The ``--requirements`` venv on every host (built once per requirements, then reused)."""

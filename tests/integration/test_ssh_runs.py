@@ -155,6 +155,66 @@ def test_a_cut_ssh_connection_fails_the_run_and_leaves_nothing(cluster: Path, pr
     assert_no_process_left(run.id)
 
 
+HANG_SCRIPT = textwrap.dedent("""
+    import os, signal, threading, time
+    from mpi4py import MPI
+    import jupyter_mltrain as mt
+    comm = MPI.COMM_WORLD
+    comm.allreduce(1)
+
+    def tick():  # output never stops on every rank at once: the hang is the missing heartbeat
+        while True:
+            print("tick", flush=True)
+            time.sleep(0.5)
+
+    def stop_here():
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    def wait_in_collective():
+        comm.allreduce(1)
+
+    threading.Thread(target=tick, daemon=True).start()
+    print("up", mt.rank(), flush=True)
+    if mt.rank() == 2:
+        time.sleep(1)
+        stop_here()
+    wait_in_collective()
+""")
+
+
+@pytest.mark.timeout(240)
+def test_a_stopped_rank_on_the_second_host_is_a_hang_with_every_remote_rank_s_stack(
+        cluster: Path, project: Path, store: Store) -> None:
+    from helpers import wait_for
+
+    (project / "main.py").write_text(HANG_SCRIPT)
+    spec = RunSpec(entry="main.py", source=str(project), target="cluster", grace_period_s=3, hang_timeout_s=3.0,
+                   distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2))
+    run = submit(spec, store)
+    wait_for(lambda: all("up" in run.logs(r) for r in range(4)), timeout=120, what="all 4 ranks up")
+    record = run.wait(raise_on_error=False, timeout=90)
+    cause = record.root_cause
+    assert record.status == "Failed", cause
+    assert cause["hang"] is True and cause["rank"] == 2, cause
+    assert "rank 2 (worker)" in cause["message"] and "no heartbeat" in cause["message"]
+    assert cause["process_state"] == "T (stopped)", "the state comes from the rank's host"
+    stacks = {r: (Path(record.run_dir) / "stacks" / f"rank-{r}.txt").read_text() for r in range(4)}
+    for rank, text in stacks.items():
+        assert text.splitlines()[0].endswith("(ssh)"), text  # asked over ssh, not as a local process
+    # The stopped rank: only py-spy can read it.
+    assert "state T (stopped)" in stacks[2]
+    assert "stop_here (main.py:" in stacks[2].split("## py-spy dump")[1].split("## faulthandler")[0]
+    assert "no answer" in stacks[2].split("## faulthandler")[1]
+    # The waiting ranks, on both hosts: faulthandler answered SIGQUIT once, and py-spy agrees.
+    for rank in (0, 1, 3):
+        printed = stacks[rank].split("## faulthandler")[1]
+        assert printed.count("in wait_in_collective") == 1, stacks[rank]
+        assert 'main.py", line' in printed
+        assert "wait_in_collective (main.py:" in stacks[rank].split("## py-spy dump")[1]
+    assert "in wait_in_collective" in run.logs(3), "the stacks travelled back in the rank's log too"
+    assert_no_process_left(run.id)
+
+
 TF_SCRIPT = textwrap.dedent("""
     import json, os
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
