@@ -24,10 +24,14 @@ from typing import Any
 FLUSH_INTERVAL_S = 0.1
 # A flush encodes and writes this many values at a time, so they reach disk as it goes.
 FLUSH_CHUNK = 10_000
-# Values waiting to be written before log() waits for the writer (about 15 MB, well under a
-# second of writing): a program that logs faster than its values can be written is slowed to
-# the writer's pace; it never grows without bound, and what it logs reaches readers in time.
-MAX_QUEUED = 100_000
+# log() waits for the writer when MAX_QUEUED values (about 150 MB) are queued, so a burst of up
+# to that many is taken at full speed. Once the writer has been behind for QUEUE_S, the limit
+# becomes what it writes in QUEUE_S (its pace, measured meanwhile; at least MIN_QUEUED): a
+# program that keeps logging faster than its values can be written is slowed to the writer's
+# pace, never grows without bound, and what it logs reaches readers within about a second.
+MAX_QUEUED = 1_000_000
+MIN_QUEUED = 50_000
+QUEUE_S = 1.0
 # A pipe write up to this size is atomic (POSIX PIPE_BUF): a forked child (a DataLoader worker)
 # shares the pipe with its parent, so then each write carries whole lines only, up to this size.
 ATOMIC_WRITE = 4096
@@ -38,6 +42,8 @@ _lock = threading.Lock()
 # ready: this process has its pipe (log() then skips the getpid() system call; a fork clears it).
 _state: dict[str, Any] = {"fd": None, "thread": None, "warned": False, "pid": None, "shared": False, "ready": False}
 _wake = threading.Event()
+_room = MAX_QUEUED  # values log() may queue before it waits; the writer sets it from its pace
+_pace = [0.0, 0.0]  # the writer's values per second (smoothed), and since when it has been behind
 
 
 def _metrics_fd() -> int | None:
@@ -80,7 +86,7 @@ def log(name: str, value: Any, step: int | None = None) -> None:
         _warn_outside_run()
         return
     _append((name, value, step, time.time()))
-    if len(_queue) > MAX_QUEUED:
+    if len(_queue) > _room:
         _wait_for_room()
 
 
@@ -88,8 +94,27 @@ def _wait_for_room() -> None:
     """Back-pressure: let the writer thread bring the queue down to half its limit."""
     _wake.set()
     thread = _state["thread"]
-    while len(_queue) > MAX_QUEUED // 2 and _state["fd"] is not None and thread is not None and thread.is_alive():
+    while len(_queue) > _room // 2 and _state["fd"] is not None and thread is not None and thread.is_alive():
         time.sleep(0.001)
+
+
+def _note_pace(values: int, seconds: float) -> None:
+    """The writer, behind, wrote ``values`` in ``seconds``: past QUEUE_S of being behind, the queue
+    may hold about QUEUE_S of that pace."""
+    global _room
+    now = time.monotonic()
+    pace = values / max(seconds, 1e-6)
+    if not _pace[1]:
+        _pace[:] = [pace, now]
+    _pace[0] = 0.7 * _pace[0] + 0.3 * pace
+    if now - _pace[1] >= QUEUE_S:
+        _room = int(min(MAX_QUEUED, max(MIN_QUEUED, _pace[0] * QUEUE_S)))
+
+
+def _caught_up() -> None:
+    global _room
+    _room = MAX_QUEUED
+    _pace[:] = [0.0, 0.0]
 
 
 def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
@@ -100,7 +125,7 @@ def log_many(values: Mapping[str, Any], step: int | None = None) -> None:
     now = time.time()
     for name, value in values.items():
         _append((name, value, step, now))
-    if len(_queue) > MAX_QUEUED:
+    if len(_queue) > _room:
         _wait_for_room()
 
 
@@ -153,9 +178,12 @@ def flush() -> None:
     with _lock:
         popleft = _queue.popleft
         left = len(_queue)  # what was queued when the flush began; later values wait for the next
+        if left < FLUSH_CHUNK and _pace[1]:
+            _caught_up()
         while left > 0 and _state["fd"] is not None:
             n = min(left, FLUSH_CHUNK)
             left -= n
+            began = time.monotonic()
             lines = [_encode(popleft()) for _ in range(n)]  # only a flush pops, under the lock
             chunks = _atomic_chunks(lines) if _state["shared"] else ["".join(lines)]
             try:
@@ -168,6 +196,8 @@ def flush() -> None:
                 # The agent is gone; the run is being torn down.
                 _state["fd"] = None
                 _state["ready"] = False
+            if n == FLUSH_CHUNK:  # a backlog: this chunk's time is the writer's pace
+                _note_pace(n, time.monotonic() - began)
 
 
 def _atomic_chunks(lines: list[str]) -> list[str]:
