@@ -54,4 +54,4 @@ def test_a_program_logging_faster_than_the_writer_is_held_to_about_a_second_of_b
     assert result["in_order"], "every value arrives, in order"
     assert result["first"] > result["late"]  # the first burst is taken whole ...
     assert MIN_QUEUED <= result["room"] < result["max"] // 2  # ... then the limit is about a second of writing
-    assert result["late"] <= result["room"] + 1000
+    assert result["late"] <= 1.5 * result["room"] + 1000  # the pace it is set from moves a little
