@@ -29,9 +29,11 @@ def test_interleaved_floods_are_each_sampled_evenly_with_their_last_value() -> N
     assert len(records) + left_out == len(items)
     for name in ("loss", "acc"):
         steps = [r["step"] for r in records if r.get("name") == name]
-        assert 100 <= len(steps) <= 101 and steps[0] == 0 and steps[-1] == 9999
+        assert 95 <= len(steps) <= 101 and steps[0] == 0 and steps[-1] == 9999
         gaps = {b - a for a, b in itertools.pairwise(steps[:-1])}  # the last is the last value
-        assert gaps == {100}  # evenly spaced: the alternating pattern does not alias one name away
+        # spread evenly (by bytes: lines grow by a digit now and then): the alternating pattern
+        # does not alias one name away
+        assert 90 <= min(gaps) and max(gaps) <= 110, sorted(gaps)
     assert [r["step"] for r in records if r.get("event") == "progress"] == [0, 2500, 5000, 7500]
     order = [(r.get("step"), r.get("name") or "") for r in records]
     assert [s for s, _ in order] == sorted(s for s, _ in order)
@@ -53,3 +55,11 @@ def test_a_flood_of_names_with_escapes_is_kept_whole_not_lost() -> None:
     data = lines(*((f"ü{i % 3}", i, i, 1.0) for i in range(3000)))
     records, left_out = sample_metric_lines(data, 100)
     assert len(records) + left_out == 3000 and len(records) <= 3 * 101
+
+
+def test_a_read_cut_inside_one_long_line_and_blank_lines_are_counted_exactly() -> None:
+    flood = lines(*(("x", i, i, 1.0) for i in range(3000)))
+    data = flood + b"\n\n" + b'{"name":"x","value":1,"step":3000,"ti'  # no newline at the end: cut at max_bytes
+    records, left_out = sample_metric_lines(data, 100)
+    assert len(records) + left_out + 2 == 3003  # the two blank lines are kept and parse to nothing
+    assert records[-1]["step"] == 2999 and len(records) <= 101
