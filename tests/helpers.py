@@ -110,3 +110,20 @@ class JupyterServer:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+def execute(kc, code: str, timeout: float = 120) -> str:
+    """Run ``code`` in the kernel; return its stdout; fail on an error."""
+    out: list[str] = []
+    errors: list[str] = []
+
+    def hook(msg) -> None:
+        kind = msg["msg_type"]
+        if kind == "stream" and msg["content"]["name"] == "stdout":
+            out.append(msg["content"]["text"])
+        elif kind == "error":
+            errors.append("\n".join(msg["content"]["traceback"]))
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+    assert reply["content"]["status"] == "ok" and not errors, errors or reply["content"]
+    return "".join(out)

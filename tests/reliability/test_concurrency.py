@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_no_process_left
+from helpers import execute
 from jupyter_client.manager import start_new_kernel
 
 from jupyter_mltrain.store import Store
@@ -48,23 +49,6 @@ SUBMIT_AT_ONCE = """
         t.join()
     print(json.dumps({{"ids": ids, "errors": errors, "began": began, "ended": time.time()}}))
 """
-
-
-def execute(kc, code: str, timeout: float = 120) -> str:
-    """Run ``code`` in the kernel; return its stdout; fail on an error."""
-    out: list[str] = []
-    errors: list[str] = []
-
-    def hook(msg) -> None:
-        kind = msg["msg_type"]
-        if kind == "stream" and msg["content"]["name"] == "stdout":
-            out.append(msg["content"]["text"])
-        elif kind == "error":
-            errors.append("\n".join(msg["content"]["traceback"]))
-
-    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
-    assert reply["content"]["status"] == "ok" and not errors, errors or reply["content"]
-    return "".join(out)
 
 
 @pytest.mark.timeout(300)
