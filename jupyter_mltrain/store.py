@@ -510,7 +510,7 @@ class RunFolder:
 
     def read_metric_sample(self, rank: int, offset: int, max_bytes: int, per_name: int) -> tuple[list[dict[str, Any]], int, int]:
         """Like ``read_metrics``, but a metric with more than ``per_name`` records in what was read
-        keeps only ``per_name`` of them, evenly spaced, and its last (``sample_metric_lines``); and
+        keeps only ``per_name`` of them, spread evenly, and its last (``sample_metric_lines``); and
         how many records were left out. For displays that cannot draw a flood point by point."""
         data, nxt = _read_lines(self.metrics_path(rank), offset, max_bytes)
         records, left_out = sample_metric_lines(data, per_name)

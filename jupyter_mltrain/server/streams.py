@@ -7,8 +7,8 @@ the run has ended and everything was sent. A client that reconnects with its las
 misses nothing and gets nothing twice. ``runs/stream`` sends the newest runs, then every
 new or changed run.
 
-Metrics are for drawing: a message carries at most ``METRIC_POINTS`` values of one metric (every
-k-th of what it covers, and the last); ``thinned`` says how many it left out. A run that logs
+Metrics are for drawing: a message carries at most ``METRIC_POINTS`` values of one metric (spread
+evenly over what it covers, and the last); ``thinned`` says how many it left out. A run that logs
 at hundreds of thousands of values a second would otherwise cost the server a parse and an
 encode of each, and the browser a chart point of each, and the panel would fall behind by
 minutes. Metrics logged at an ordinary pace, and events, are never thinned; every value stays

@@ -10,7 +10,7 @@ However fast ranks print, one poll reads a bounded number of bytes: a rank that 
 written more than the widget can show since the last poll is skipped ahead to its tail
 and the skipped lines are counted (the full log stays on disk and is linked). Metrics are
 read as the panel's stream reads them: a metric with more values in one poll than a chart
-shows is sampled (every k-th and its last, counted), while rarer metrics and progress keep
+shows is sampled (spread evenly, and its last; counted), while rarer metrics and progress keep
 every value; only a backlog too large to scan in one poll is skipped to its tail.
 """
 
@@ -206,7 +206,7 @@ class RunFeed:
             offset, skipped = _skip_to_tail(str(path), offset, size, METRIC_POLL_BYTES)
             self.metrics_skipped += skipped
         records, self.metric_offsets[rank], thinned = self.folder.read_metric_sample(rank, offset, METRIC_POLL_BYTES,
-                                                                                     DELTA_POINTS)
+                                                                                     DELTA_POINTS - 1)
         self.metrics_thinned += thinned
         key = str(rank)
         for rec in records:
@@ -235,7 +235,7 @@ class RunFeed:
             points[0].append(x)
             points[1].append(float(value))
             delta.x_kind[name] = kind
-        for per_rank in delta.points.values():
+        for per_rank in delta.points.values():  # a flooding metric the sample's probes missed
             for xy in per_rank.values():
                 if len(xy[0]) > DELTA_POINTS:
                     step = len(xy[0]) // DELTA_POINTS + 1
