@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.store import (
+from jupyter_mltrain.engine.store import (
     RunRecord,
     Status,
     Store,

@@ -22,7 +22,7 @@ from pathlib import Path
 from _common import Row, finish, note, print_rows, scratch, write_source
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.engine.spec import RunSpec
 
 TOTAL_BYTES = 200_000_000
 TARGET_MB_S = 50.0

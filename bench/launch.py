@@ -33,8 +33,8 @@ from _common import (
 )
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 ROUNDS = 5
 RANKS = 2

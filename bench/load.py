@@ -60,8 +60,8 @@ from capture import make_block
 from server import list_latency
 
 from jupyter_mltrain.api import Run, submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 RUNS = 10_000
 RANKS = 4
@@ -179,9 +179,9 @@ def _role(pid: int) -> str:
             cmd = fh.read()
     except OSError:
         return "gone"
-    if b"jupyter_mltrain.supervise" in cmd:
+    if b"jupyter_mltrain.engine.supervisor" in cmd:
         return "supervisor"
-    if b"jupyter_mltrain.rank" in cmd:
+    if b"jupyter_mltrain.hostside.rank" in cmd:
         return "agent"
     return "program"
 

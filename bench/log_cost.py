@@ -19,7 +19,7 @@ import time
 from _common import Row, finish, note, print_rows, scratch, write_source
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.engine.spec import RunSpec
 
 CALLS = 1_000_000
 TARGET_NS = 2000.0

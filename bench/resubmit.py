@@ -17,7 +17,7 @@ import time
 from _common import Row, finish, ms, note, print_rows, scratch, write_source
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.engine.spec import RunSpec
 
 FILES = 200
 FILE_BYTES = 1_000_000

@@ -31,8 +31,8 @@ from _common import (
 )
 
 from jupyter_mltrain.api import Run, submit
-from jupyter_mltrain.spec import RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import RunSpec
+from jupyter_mltrain.engine.store import Store
 
 RUNS = 10_000
 LIST_GOAL_S, LAG_GOAL_S = 0.300, 0.250

@@ -101,7 +101,7 @@ def run() -> list[Row]:
             shell.run_cell("%%train --dry-run\nprint('x', flush=True)\n")
             script = root / "bare" / "main.py"
             script.parent.mkdir()
-            from jupyter_mltrain.capture import capture_cell
+            from jupyter_mltrain.engine.capture import capture_cell
 
             script.write_text(capture_cell("print('x', flush=True)\n", shell.user_ns).script)
             magic_s, bare_s = [], []

@@ -2,7 +2,7 @@
 
 Training code imports the runtime from here (``from jupyter_mltrain import log``); that
 import loads the standard library only. Every name is loaded on first use, so the rank agent
-(``python -m jupyter_mltrain.rank``) starts without loading what it does not need.
+(``python -m jupyter_mltrain.hostside.rank``) starts without loading what it does not need.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ __version__ = "0.1.0"
 _RUNTIME_NAMES = ("flush", "input_path", "local_rank", "log", "log_many", "outputs_dir", "progress", "rank",
                   "run_id", "world_size")
 _LAZY = {
-    **{name: "jupyter_mltrain.runtime" for name in _RUNTIME_NAMES},
+    **{name: "jupyter_mltrain.hostside.runtime" for name in _RUNTIME_NAMES},
     "Experiment": "jupyter_mltrain.api",
     "Run": "jupyter_mltrain.api",
     "submit": "jupyter_mltrain.api",
     "last_run": "jupyter_mltrain.magics",
-    "RunSpec": "jupyter_mltrain.spec",
-    "Distribution": "jupyter_mltrain.spec",
-    "Environment": "jupyter_mltrain.spec",
-    "SnapshotOptions": "jupyter_mltrain.spec",
-    "MLTrainError": "jupyter_mltrain.errors",
-    "RunFailed": "jupyter_mltrain.errors",
+    "RunSpec": "jupyter_mltrain.engine.spec",
+    "Distribution": "jupyter_mltrain.engine.spec",
+    "Environment": "jupyter_mltrain.engine.spec",
+    "SnapshotOptions": "jupyter_mltrain.engine.spec",
+    "MLTrainError": "jupyter_mltrain.hostside.errors",
+    "RunFailed": "jupyter_mltrain.hostside.errors",
 }
 
 __all__ = list(_LAZY)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from jupyter_mltrain.config import Target, resolve_target
-from jupyter_mltrain.errors import (
+from jupyter_mltrain.engine.targets import Target, resolve_target
+from jupyter_mltrain.hostside.errors import (
     TargetError,
     LaunchWarning,
     MLTrainError,
@@ -35,11 +35,11 @@ from jupyter_mltrain.errors import (
     SnapshotError,
     SpecError,
 )
-from jupyter_mltrain.plan import make_plan
-from jupyter_mltrain.procs import process_alive
-from jupyter_mltrain.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
-from jupyter_mltrain.spec import SECRET_PLACEHOLDER, RunSpec
-from jupyter_mltrain.store import (
+from jupyter_mltrain.engine.plan import make_plan
+from jupyter_mltrain.hostside.procs import process_alive
+from jupyter_mltrain.engine.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
+from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER, RunSpec
+from jupyter_mltrain.engine.store import (
     RunFolder,
     RunRecord,
     Status,
@@ -71,9 +71,9 @@ def _check_hosts(target: Target, layout: Mapping[str, Any] | None) -> None:
     """An ssh target's hosts must answer before anything is created (≤ 10 s, all at once)."""
     if layout is None:
         return
-    from jupyter_mltrain.ssh import SSHTarget, check_target
+    from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
-    hosts = [h for h in check_target(SSHTarget.from_target(target)) if h.host in layout["nodes"]]
+    hosts = [h for h in check_target(SSHConnection.from_target(target)) if h.host in layout["nodes"]]
     down = [f"{h.host}: {h.message}" for h in hosts if not h.reachable]
     if down:
         raise TargetError(f"target {target.name!r}: host(s) not reachable, nothing launched — {'; '.join(down)}")
@@ -103,7 +103,7 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
         id=run_id,
         experiment=spec.experiment,
         name=spec.name or f"{Path(spec.entry).stem}-{run_id[-6:]}",
-        status=Status.QUEUED.value,
+        status=Status.QUEUED,
         created=now,
         target=spec.target,
         mode=spec.distribution.mode,
@@ -141,7 +141,7 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
     try:
         with open(os.open(run_dir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_mltrain.supervise", str(run_dir)],
+                [sys.executable, "-m", "jupyter_mltrain.engine.supervisor", str(run_dir)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -309,14 +309,14 @@ class Run:
                 raise TimeoutError(f"run {self.id} still {record.status} after {timeout} s")
             time.sleep(poll_s)
         if show_output:
-            out.write(f"\nrun {record.id} {record.status}" + (f": {record.root_cause['message']}" if record.root_cause else "") + "\n")
+            out.write(f"\nrun {record.id} {record.status}" + (f": {record.root_cause.message}" if record.root_cause else "") + "\n")
             out.flush()
         if raise_on_error and record.status != Status.COMPLETED.value:
             message = f"run {record.id} {record.status}"
             if record.root_cause:
-                message += f": {record.root_cause.get('message')}"
-                if record.root_cause.get("traceback"):
-                    message += "\n" + record.root_cause["traceback"]
+                message += f": {record.root_cause.message}"
+                if record.root_cause.traceback:
+                    message += "\n" + record.root_cause.traceback
             raise RunFailed(message, record)
         return record
 
@@ -366,10 +366,19 @@ class Run:
         return submit(spec, self.store), notes
 
     def widget(self) -> Any:
-        """The live widget of this run (``display(run)`` shows it too)."""
-        from jupyter_mltrain.widget import RunWidget
+        """The live widget of this run (``display(run)`` shows it too).
 
-        return RunWidget(self)
+        The widget is a face on top of this module, found by name (entry point group
+        ``jupyter_mltrain.viewers``, name ``widget``) as launchers are, so the API never imports it.
+        """
+        from importlib.metadata import entry_points
+
+        found = entry_points(group="jupyter_mltrain.viewers", name="widget")
+        if not found:
+            raise MLTrainError("no run widget is installed (entry point 'jupyter_mltrain.viewers: widget'); "
+                               "reinstall jupyter_mltrain")
+        viewer = next(iter(found)).load()
+        return viewer(self)
 
     def _ipython_display_(self) -> None:
         widget = self.widget()

@@ -24,11 +24,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from jupyter_mltrain.errors import MLTrainError, RunFailed
+from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed
 from jupyter_mltrain.options import add_run_options, spec_from_options
-from jupyter_mltrain.spec import RunSpec
+from jupyter_mltrain.engine.spec import RunSpec
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -133,7 +133,7 @@ def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
 
 def _check_target(args: argparse.Namespace) -> int:
     """``mltrain targets check NAME``: exit 0 when every host is reachable and ready."""
-    from jupyter_mltrain.config import resolve_target
+    from jupyter_mltrain.engine.targets import resolve_target
 
     if not args.target:
         raise MLTrainError("targets check: which target? (`mltrain targets` lists them)")
@@ -141,15 +141,15 @@ def _check_target(args: argparse.Namespace) -> int:
     if target.kind == "local":
         import platform
 
-        from jupyter_mltrain.gpus import detect_gpus
+        from jupyter_mltrain.engine.gpus import detect_gpus
 
         rows = [{"host": "local", "reachable": True, "slots": os.cpu_count(), "python": platform.python_version(),
-                 "mpirun": shutil.which(target.get("mpirun", "mpirun")), "cpus": os.cpu_count(),
+                 "mpirun": shutil.which(target.mpirun), "cpus": os.cpu_count(),
                  "gpus": [g.index for g in detect_gpus()], "message": "ok"}]
     elif target.kind == "ssh":
-        from jupyter_mltrain.ssh import SSHTarget, check_target
+        from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
-        rows = [h.to_dict() for h in check_target(SSHTarget.from_target(target))]
+        rows = [h.to_dict() for h in check_target(SSHConnection.from_target(target))]
     else:
         raise MLTrainError(f"targets check: no check for {target.kind} targets in this version")
     if args.json:
@@ -157,7 +157,7 @@ def _check_target(args: argparse.Namespace) -> int:
     else:
         _print_table([[str(r["host"]), "yes" if r["reachable"] else "NO", str(r.get("python") or "-"),
                        str(r.get("mpirun") or "-"), str(r.get("slots")), str(r.get("cpus") or "-"),
-                       str(len(r.get("gpus") or [])), str(r.get("message") or "")] for r in rows],
+                       str(len(cast(list[Any], r.get("gpus") or []))), str(r.get("message") or "")] for r in rows],
                      ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS", "MESSAGE"])
     ready = all(r["reachable"] and r.get("message") == "ok" for r in rows)
     return EXIT_OK if ready else EXIT_RUN_FAILED
@@ -166,7 +166,7 @@ def _check_target(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed ``mltrain`` command; return its exit code."""
     from jupyter_mltrain.api import Run, preflight, submit
-    from jupyter_mltrain.store import Store, format_duration
+    from jupyter_mltrain.engine.store import Store, format_duration
 
     if args.command == "submit":
         spec = spec_from_args(args)
@@ -216,11 +216,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "targets" and args.action == "check":
         return _check_target(args)
     if args.command == "targets":
-        from jupyter_mltrain.config import load_targets
+        from jupyter_mltrain.engine.targets import load_targets
 
         targets = load_targets()
         if args.json:
-            print(json.dumps([{"name": t.name, "kind": t.kind, "source": t.source, **t.settings}
+            print(json.dumps([{"name": t.name, "kind": t.kind, "source": t.source, **t.settings()}
                               for t in targets.values()]))
         else:
             _print_table([[t.name, t.kind, t.source] for t in targets.values()], ["NAME", "KIND", "SOURCE"])

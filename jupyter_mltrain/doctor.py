@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_mltrain.store import Store, default_home
+from jupyter_mltrain.engine.store import Store, default_home
 
 HALF_MADE_AGE_S = 3600.0
 

@@ -23,11 +23,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from jupyter_mltrain.api import Run, preflight, submit
-from jupyter_mltrain.capture import CellScript, capture_cell
-from jupyter_mltrain.errors import LaunchWarning, MLTrainError, RunNotFound
+from jupyter_mltrain.api import Preflight, Run, preflight, submit
+from jupyter_mltrain.engine.capture import CellScript, capture_cell
+from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound
 from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
-from jupyter_mltrain.store import Store, default_home
+from jupyter_mltrain.engine.store import Store, default_home
 
 ENTRY = "main.py"
 
@@ -83,7 +83,7 @@ ATTACH_PARSER = _attach_parser()
 RUNS_PARSER = _runs_parser()
 
 
-def _report(check: Any, script: CellScript) -> str:
+def _report(check: Preflight, script: CellScript) -> str:
     lines = ["Captured from the kernel:" if script.captured else "Captured from the kernel: nothing"]
     width = max((len(c.name) for c in script.captured), default=0)
     lines += [f"  {c.kind:<8} {c.name:<{width}}  {c.detail}" for c in script.captured]
@@ -121,6 +121,7 @@ class TrainMagics(Magics):
         origin = {"kind": "cell", "notebook": notebook, "execution_count": count}
         where = f"cell [{count}] of {os.path.basename(notebook)}" if notebook else f"cell [{count}]"
         try:
+            assert self.shell is not None  # a magic runs inside a shell
             script = capture_cell(cell, self.shell.user_ns, params=parse_params(options.param), shell=self.shell,
                                   origin=where)
             files = {ENTRY: script.script.encode(), **script.files}

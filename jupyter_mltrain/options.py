@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.errors import SpecError
-from jupyter_mltrain.spec import (
+from jupyter_mltrain.hostside.errors import SpecError
+from jupyter_mltrain.engine.spec import (
     MODES,
     Distribution,
     Environment,

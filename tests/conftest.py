@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.store import Store
 
 PYTHON = sys.executable
 

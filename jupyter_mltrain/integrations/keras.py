@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from jupyter_mltrain import runtime
+from jupyter_mltrain.hostside import runtime
 
 
 def _legacy_requested() -> bool:
@@ -35,15 +35,15 @@ def keras_module() -> ModuleType:
     if _legacy_requested():
         import tf_keras
 
-        return tf_keras
+        return cast(ModuleType, tf_keras)
     import tensorflow as tf
 
     # Under Keras 3, tf.keras is a lazy module named keras._tf_keras...; under tf-keras, tf_keras....
     if getattr(tf.keras, "__name__", "").startswith("tf_keras"):
         import tf_keras
 
-        return tf_keras
-    return tf.keras
+        return cast(ModuleType, tf_keras)
+    return cast(ModuleType, tf.keras)
 
 
 _keras = keras_module()

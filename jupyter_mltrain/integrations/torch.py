@@ -17,7 +17,7 @@ import os
 import socket
 from typing import Any
 
-from jupyter_mltrain import runtime
+from jupyter_mltrain.hostside import runtime
 
 
 def _free_port() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int, Unicode
 
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.store import Store
 
 
 class MLTrainApp(ExtensionApp):

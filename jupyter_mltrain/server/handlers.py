@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -24,11 +24,11 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from jupyter_mltrain.api import Run, preflight, submit
-from jupyter_mltrain.capture import notebook_script
-from jupyter_mltrain.config import load_targets
-from jupyter_mltrain.errors import MLTrainError, RunNotFound, SpecError
+from jupyter_mltrain.engine.capture import notebook_script
+from jupyter_mltrain.engine.targets import load_targets
+from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound, SpecError
 from jupyter_mltrain.options import add_run_options, spec_from_options
-from jupyter_mltrain.store import RunRecord, Status, Store
+from jupyter_mltrain.engine.store import RunRecord, Status, Store
 
 AUTH_RESOURCE = "mltrain"
 ENTRY = "main.py"
@@ -43,7 +43,7 @@ class MLTrainHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def store(self) -> Store:
         """The store the extension serves."""
-        return self.settings["mltrain_app"].store
+        return cast(Store, self.settings["mltrain_app"].store)
 
     def reply(self, data: Any, status: int = 200) -> None:
         """Finish with ``data`` as JSON."""
@@ -349,7 +349,7 @@ class TargetsHandler(MLTrainHandler):
     @authorized("read")
     async def get(self) -> None:
         def check() -> list[dict[str, Any]]:
-            from jupyter_mltrain.gpus import detect_gpus
+            from jupyter_mltrain.engine.gpus import detect_gpus
 
             out = []
             for target in load_targets(cwd=self.serverapp.root_dir).values():
@@ -357,9 +357,9 @@ class TargetsHandler(MLTrainHandler):
                     health = {"reachable": True, "slots": os.cpu_count() or 1,
                               "gpus": [dataclasses.asdict(g) for g in detect_gpus()], "message": "this machine"}
                 elif target.kind == "ssh":
-                    from jupyter_mltrain.ssh import SSHTarget, check_target
+                    from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
-                    hosts = check_target(SSHTarget.from_target(target))
+                    hosts = check_target(SSHConnection.from_target(target))
                     problems = [f"{h.host}: {h.message}" for h in hosts if not h.reachable or h.message != "ok"]
                     health = {"reachable": all(h.reachable for h in hosts), "slots": sum(h.slots for h in hosts),
                               "gpus": [g for h in hosts for g in (h.gpus or [])], "message": "; ".join(problems) or "ok",

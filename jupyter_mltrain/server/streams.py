@@ -33,9 +33,9 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.errors import RunNotFound
+from jupyter_mltrain.hostside.errors import RunNotFound
 from jupyter_mltrain.server.handlers import AUTH_RESOURCE
-from jupyter_mltrain.store import RunRecord
+from jupyter_mltrain.engine.store import RunRecord
 
 LIST_SIZE = 200
 TICK_BYTES = 8 * 1024 * 1024  # at most this much log per client per tick when catching up
@@ -97,7 +97,7 @@ class RunStream(_Socket):
     """Live status, logs and metrics of one run, resumable from byte offsets."""
 
     @ws_authenticated
-    async def get(self, run_id: str) -> None:  # type: ignore[override]
+    async def get(self, run_id: str) -> None:
         await self.pre_get()
         try:
             self.run = Run(run_id, self.app.store)
@@ -109,7 +109,7 @@ class RunStream(_Socket):
         if res is not None:
             await res
 
-    def open(self, run_id: str) -> None:  # type: ignore[override]
+    def open(self, run_id: str) -> None:
         super().open()
         self._task = asyncio.ensure_future(self._pump())
 
@@ -117,7 +117,7 @@ class RunStream(_Socket):
         last_status: tuple[Any, ...] | None = None
         while True:
             record: RunRecord = await self.blocking(lambda: self.run.record)
-            state = (record.status, record.ended, json.dumps(record.root_cause, sort_keys=True))
+            state = (record.status, record.ended, json.dumps(record.root_cause.to_dict() if record.root_cause else None, sort_keys=True))
             if state != last_status:
                 last_status = state
                 if not self.send({"type": "status", "run": record.to_dict()}):
@@ -171,13 +171,13 @@ class RunListStream(_Socket):
     """The newest runs, then every run that is new or changed."""
 
     @ws_authenticated
-    async def get(self) -> None:  # type: ignore[override]
+    async def get(self) -> None:
         await self.pre_get()
         res = super().get()
         if res is not None:
             await res
 
-    def open(self) -> None:  # type: ignore[override]
+    def open(self) -> None:
         super().open()
         self._task = asyncio.ensure_future(self._pump())
 

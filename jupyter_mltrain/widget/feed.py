@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_mltrain.store import RunFolder
+from jupyter_mltrain.engine.store import RunFolder
 
 KEEP_LINES = 5000  # per rank, in the kernel
 HISTORY_LINES = 2000  # per rank, in the synced snapshot (saved with the notebook)

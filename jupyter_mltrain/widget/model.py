@@ -18,8 +18,8 @@ import anywidget
 import traitlets
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.errors import RunFailed
-from jupyter_mltrain.store import RunRecord, Status
+from jupyter_mltrain.hostside.errors import RunFailed
+from jupyter_mltrain.engine.store import RunRecord, Status
 from jupyter_mltrain.widget.feed import RunFeed
 from jupyter_mltrain.widget.summary import summary_html, summary_text
 
@@ -59,8 +59,8 @@ class RunWidget(anywidget.AnyWidget):
     clock = traitlets.Float(0.0).tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
     last_metrics = traitlets.Dict().tag(sync=True)
-    root_cause = traitlets.Dict(None, allow_none=True).tag(sync=True)
-    outputs = traitlets.List().tag(sync=True)
+    root_cause: traitlets.Dict[str, Any] | traitlets.Any = traitlets.Dict(None, allow_none=True).tag(sync=True)
+    outputs: traitlets.List[Any] = traitlets.List().tag(sync=True)
     log_paths = traitlets.Dict().tag(sync=True)
     files_url = traitlets.Unicode("").tag(sync=True)
     cancel_pending = traitlets.Bool(False).tag(sync=True)
@@ -118,7 +118,7 @@ class RunWidget(anywidget.AnyWidget):
             self.clock = time.time()
             self.progress = dict(self.feed.progress)
             self.last_metrics = {k: dict(v) for k, v in self.feed.last.items()}
-            self.root_cause = record.root_cause
+            self.root_cause = record.root_cause.to_dict() if record.root_cause else None
             if record.final:
                 self.cancel_pending = False
                 self.outputs = self._outputs()
@@ -168,10 +168,10 @@ class RunWidget(anywidget.AnyWidget):
             time.sleep(tick_s)
         record = self.run.record
         if raise_on_error and record.status != Status.COMPLETED.value:
-            cause = record.root_cause or {}
-            message = f"run {record.id} {record.status}" + (f": {cause.get('message')}" if cause else "")
-            if cause.get("traceback"):
-                message += "\n" + str(cause["traceback"])
+            cause = record.root_cause
+            message = f"run {record.id} {record.status}" + (f": {cause.message}" if cause else "")
+            if cause and cause.traceback:
+                message += "\n" + cause.traceback
             raise RunFailed(message, record)
         return record
 
@@ -187,7 +187,7 @@ class RunWidget(anywidget.AnyWidget):
     # ---- what viewers without widgets show -----------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data: dict[str, Any] = (bundle[0] if isinstance(bundle, tuple) else bundle) or {}
         record = self.run.record
         data["text/plain"] = summary_text(record)
         data["text/html"] = summary_html(record)

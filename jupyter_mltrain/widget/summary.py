@@ -6,7 +6,7 @@ import html
 import time
 from typing import Any
 
-from jupyter_mltrain.store import RunRecord, format_duration
+from jupyter_mltrain.engine.store import RunRecord, format_duration
 
 
 def _value(value: Any) -> str:
@@ -23,7 +23,7 @@ def summary_text(record: RunRecord) -> str:
         lines.append(f"  {name}: last {_value(summary.get('last'))}  min {_value(summary.get('min'))}  "
                      f"max {_value(summary.get('max'))}  ({summary.get('count')} values)")
     if record.root_cause:
-        lines.append(f"  cause: {record.root_cause.get('message')}")
+        lines.append(f"  cause: {record.root_cause.message}")
     return "\n".join(lines)
 
 
@@ -48,8 +48,8 @@ def summary_html(record: RunRecord) -> str:
         parts.append("<table><tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>values</th></tr>"
                      f"{rows}</table>")
     if record.root_cause:
-        parts.append(f"<pre style='color:#c62828'>{esc(str(record.root_cause.get('message')))}"
-                     + (f"\n{esc(record.root_cause['traceback'])}" if record.root_cause.get("traceback") else "")
+        parts.append(f"<pre style='color:#c62828'>{esc(record.root_cause.message)}"
+                     + (f"\n{esc(record.root_cause.traceback)}" if record.root_cause.traceback else "")
                      + "</pre>")
     parts.append("</div>")
     return "".join(parts)

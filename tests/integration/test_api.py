@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from jupyter_mltrain.api import Experiment, Run
-from jupyter_mltrain.errors import MLTrainError, RunNotFound
-from jupyter_mltrain.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound
+from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
 
 
 @pytest.mark.timeout(120)
@@ -51,7 +51,7 @@ def test_unknown_run_id(store) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_store_inside_the_source_folder_is_not_packaged(tmp_path) -> None:
-    from jupyter_mltrain.store import Store
+    from jupyter_mltrain.engine.store import Store
 
     store = Store(tmp_path / "mltrain-home")
     (tmp_path / "train.py").write_text("print('hi')\n")
@@ -67,7 +67,7 @@ def test_tf_mode_without_tf_keras_warns_before_launch(store, project, tmp_path) 
     import subprocess
     import sys
 
-    from jupyter_mltrain.errors import LaunchWarning
+    from jupyter_mltrain.hostside.errors import LaunchWarning
 
     bare = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)

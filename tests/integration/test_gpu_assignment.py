@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.config import Target
-from jupyter_mltrain.errors import SpecError
-from jupyter_mltrain.plan import make_plan
-from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.targets import LocalTarget
+from jupyter_mltrain.hostside.errors import SpecError
+from jupyter_mltrain.engine.plan import make_plan
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def fake_four_gpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _plan(tmp_path: Path, **dist):
     spec = RunSpec(entry="t.py", source=str(tmp_path), distribution=Distribution(**dist))
-    return make_plan(spec, Target("local"), "rid", tmp_path / "run", check=False)
+    return make_plan(spec, LocalTarget(name="local"), "rid", tmp_path / "run", check=False)
 
 
 def test_each_rank_gets_its_own_gpu(fake_four_gpus, tmp_path) -> None:

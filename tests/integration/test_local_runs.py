@@ -13,8 +13,8 @@ import pytest
 from conftest import assert_no_process_left, processes_of_run, wait_for
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.errors import RunFailed
-from jupyter_mltrain.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.hostside.errors import RunFailed
+from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
 
 
 def _spec(project: Path, script: str, **kw) -> RunSpec:
@@ -98,9 +98,9 @@ def test_rank_exit_code_fails_the_run_names_the_rank_and_leaves_no_process(store
     record = run.record
     assert record.status == "Failed"
     cause = record.root_cause
-    assert cause["rank"] == 1 and cause["exit_code"] == 3 and cause["signal"] is None
-    assert "exited with code 3" in cause["message"]
-    assert "about to fail" in cause["stderr_tail"]
+    assert cause.rank == 1 and cause.exit_code == 3 and cause.signal is None
+    assert "exited with code 3" in cause.message
+    assert "about to fail" in cause.stderr_tail
     assert record.exit_codes[1] == 3
     assert_no_process_left(run.id)
 
@@ -117,7 +117,7 @@ def test_python_traceback_of_the_failing_rank_is_in_the_root_cause(store, projec
     run = submit(_spec(project, script, distribution=Distribution(processes_per_node=2)), store)
     record = run.wait(timeout=60, raise_on_error=False)
     assert record.status == "Failed"
-    tb = record.root_cause["traceback"]
+    tb = record.root_cause.traceback
     assert tb.startswith("Traceback (most recent call last):")
     assert "in load" in tb and "ValueError: bad shard 7" in tb
     assert_no_process_left(run.id)
@@ -134,8 +134,8 @@ def test_a_rank_killed_by_a_signal_is_reported_with_the_signal(store, project) -
     run = submit(_spec(project, script, distribution=Distribution(processes_per_node=2)), store)
     record = run.wait(timeout=60, raise_on_error=False)
     assert record.status == "Failed"
-    assert record.root_cause["rank"] == 1 and record.root_cause["signal"] == 9
-    assert "SIGKILL" in record.root_cause["message"]
+    assert record.root_cause.rank == 1 and record.root_cause.signal == 9
+    assert "SIGKILL" in record.root_cause.message
     assert_no_process_left(run.id)
 
 
@@ -157,7 +157,7 @@ def test_cancel_stops_every_rank_even_one_ignoring_sigterm(store, project) -> No
     assert run.cancel(by="test") is True
     record = run.wait(timeout=30, raise_on_error=False)
     assert record.status == "Canceled"
-    assert "test" in record.root_cause["message"]
+    assert "test" in record.root_cause.message
     assert_no_process_left(run.id, within=10)
     assert time.monotonic() - started < 10
 
@@ -253,7 +253,7 @@ def test_mpi_rank_failure_names_the_rank(store, project) -> None:
                        grace_period_s=2), store)
     record = run.wait(timeout=100, raise_on_error=False)
     assert record.status == "Failed"
-    assert record.root_cause["rank"] == 1 and record.root_cause["exit_code"] == 3
+    assert record.root_cause.rank == 1 and record.root_cause.exit_code == 3
     assert_no_process_left(run.id)
 
 

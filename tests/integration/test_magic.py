@@ -12,8 +12,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.errors import RunFailed
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.hostside.errors import RunFailed
+from jupyter_mltrain.engine.store import Store
 
 
 @pytest.fixture

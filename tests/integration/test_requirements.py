@@ -10,8 +10,8 @@ from pathlib import Path
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Environment, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Environment, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 
 def make_wheel(folder: Path, value: str) -> Path:
@@ -59,7 +59,7 @@ def test_a_failing_install_fails_the_run_with_pip_s_reason(store: Store, project
     run = submit(spec, store)
     record = run.wait(raise_on_error=False, timeout=240)
     assert record.status == "Failed"
-    assert "pip install -r requirements failed" in record.root_cause["message"]
-    assert "no-such-package" in record.root_cause["message"]
+    assert "pip install -r requirements failed" in record.root_cause.message
+    assert "no-such-package" in record.root_cause.message
     assert not any((store.home / "envs").glob("*/bin")), "a failed build must not be kept"
     assert_no_process_left(run.id)

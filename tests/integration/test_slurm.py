@@ -10,8 +10,8 @@ import pytest
 
 from helpers import assert_no_process_left, wait_for
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 DDP = textwrap.dedent("""
     import time, torch, torch.distributed as dist
@@ -80,7 +80,7 @@ def test_a_job_over_its_time_limit_fails_with_slurm_s_reason(hpc: Path, store: S
     run = submit(RunSpec(entry="main.py", source=str(hpc), target="short"), store)
     record = run.wait(raise_on_error=False, timeout=280)
     assert record.status == "Failed"
-    assert "TIMEOUT" in record.root_cause["message"] and "time limit" in record.root_cause["message"]
+    assert "TIMEOUT" in record.root_cause.message and "time limit" in record.root_cause.message
     assert_no_process_left(run.id)
 
 

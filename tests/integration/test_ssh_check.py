@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from jupyter_mltrain.config import parse_targets
-from jupyter_mltrain.ssh import SSHTarget, check_target
+from jupyter_mltrain.engine.targets import parse_targets
+from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
 MLTRAIN = [sys.executable, "-m", "jupyter_mltrain.cli"]
 
 
-def target(sshd, tmp_path: Path, **kw) -> SSHTarget:
-    return SSHTarget.from_target(parse_targets(sshd.target_toml(**kw), "test")["cluster"])
+def target(sshd, tmp_path: Path, **kw) -> SSHConnection:
+    return SSHConnection.from_target(parse_targets(sshd.target_toml(**kw), "test")["cluster"])
 
 
 def test_check_reports_each_host(sshd, tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_wrong_host_key_is_refused(sshd, tmp_path: Path) -> None:
     forged = tmp_path / "known_hosts"
     forged.write_text(f"[127.0.0.2]:{sshd.port} {' '.join(other.with_suffix('.pub').read_text().split()[:2])}\n")
     toml = sshd.target_toml(hosts=("127.0.0.2",)).replace(str(sshd.known_hosts), str(forged))
-    cluster = SSHTarget.from_target(parse_targets(toml, "test")["cluster"])
+    cluster = SSHConnection.from_target(parse_targets(toml, "test")["cluster"])
     (row,) = check_target(cluster)
     assert not row.reachable and "host key verification failed" in row.message
 
@@ -62,9 +62,9 @@ def test_a_wrong_host_key_is_refused(sshd, tmp_path: Path) -> None:
 def test_bad_host_lists_are_refused_naming_the_target() -> None:
     import pytest
 
-    from jupyter_mltrain.errors import TargetError
+    from jupyter_mltrain.hostside.errors import TargetError
 
     for hosts, message in (('["a:0"]', "at least 1 slot"), ('["a:x"]', "bad slot count"), ("[]", "empty"),
                            ('["a:1", "a:2"]', "listed twice"), ('["-oProxyCommand=x:1"]', "bad host")):
         with pytest.raises(TargetError, match=message):
-            SSHTarget.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])
+            SSHConnection.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])

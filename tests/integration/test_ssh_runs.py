@@ -10,8 +10,8 @@ import pytest
 
 from helpers import assert_no_process_left
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 
 def cluster_toml(sshd, work: Path) -> str:
@@ -135,8 +135,8 @@ def test_a_remote_rank_killed_fails_the_run_naming_it(cluster: Path, project: Pa
     assert len(victims) == 1
     victims[0].kill()
     record = run.wait(raise_on_error=False, timeout=60)
-    assert record.status == "Failed" and record.root_cause["rank"] == 2
-    assert "SIGKILL" in record.root_cause["message"]
+    assert record.status == "Failed" and record.root_cause.rank == 2
+    assert "SIGKILL" in record.root_cause.message
     assert_no_process_left(run.id)
 
 
@@ -151,7 +151,7 @@ def test_a_cut_ssh_connection_fails_the_run_and_leaves_nothing(cluster: Path, pr
     psutil.Process(launched["pid"]).kill()  # the local ssh client: the connection is gone
     record = run.wait(raise_on_error=False, timeout=60)
     assert record.status == "Failed"
-    assert "connection to head host 127.0.0.2 lost" in record.root_cause["message"]
+    assert "connection to head host 127.0.0.2 lost" in record.root_cause.message
     assert_no_process_left(run.id)
 
 
@@ -195,9 +195,9 @@ def test_a_stopped_rank_on_the_second_host_is_a_hang_with_every_remote_rank_s_st
     record = run.wait(raise_on_error=False, timeout=90)
     cause = record.root_cause
     assert record.status == "Failed", cause
-    assert cause["hang"] is True and cause["rank"] == 2, cause
-    assert "rank 2 (worker)" in cause["message"] and "no heartbeat" in cause["message"]
-    assert cause["process_state"] == "T (stopped)", "the state comes from the rank's host"
+    assert cause.hang is True and cause.rank == 2, cause
+    assert "rank 2 (worker)" in cause.message and "no heartbeat" in cause.message
+    assert cause.process_state == "T (stopped)", "the state comes from the rank's host"
     stacks = {r: (Path(record.run_dir) / "stacks" / f"rank-{r}.txt").read_text() for r in range(4)}
     for rank, text in stacks.items():
         assert text.splitlines()[0].endswith("(ssh)"), text  # asked over ssh, not as a local process
@@ -258,7 +258,7 @@ def test_tf_multi_worker_across_two_hosts_gets_the_real_hosts_in_tf_config(clust
 def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: Path, store: Store, tmp_path: Path) -> None:
     import time
 
-    from jupyter_mltrain.errors import TargetError
+    from jupyter_mltrain.hostside.errors import TargetError
 
     (project / "mltrain.toml").write_text(sshd.target_toml(hosts=("127.0.0.2", "127.0.0.5")))
     (project / "main.py").write_text("print(1)\n")
@@ -275,7 +275,7 @@ def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: 
 def test_requirements_venv_is_built_once_per_host_and_reused(cluster: Path, project: Path, store: Store, tmp_path: Path) -> None:
     from test_requirements import make_wheel
 
-    from jupyter_mltrain.spec import Environment
+    from jupyter_mltrain.engine.spec import Environment
 
     wheel = make_wheel(tmp_path, "on-the-hosts")
     (project / "main.py").write_text("import sys, mltrain_testpkg, jupyter_mltrain as mt\n"

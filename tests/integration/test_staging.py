@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mltrain.config import parse_targets
-from jupyter_mltrain.errors import LaunchError
-from jupyter_mltrain.ssh import SSHTarget
-from jupyter_mltrain.staging import stage
+from jupyter_mltrain.engine.targets import parse_targets
+from jupyter_mltrain.hostside.errors import LaunchError
+from jupyter_mltrain.engine.ssh import SSHConnection
+from jupyter_mltrain.engine.staging import stage
 
 
 def tree(folder: Path) -> dict[str, tuple[str, int]]:
@@ -20,7 +20,7 @@ def tree(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def test_stage_sends_each_object_once_per_host(sshd, tmp_path: Path) -> None:
-    cluster = SSHTarget.from_target(parse_targets(sshd.target_toml(), "test")["cluster"])
+    cluster = SSHConnection.from_target(parse_targets(sshd.target_toml(), "test")["cluster"])
     src = tmp_path / "snapshot"
     (src / "pkg" / "deep").mkdir(parents=True)
     (src / "main.py").write_text("print('hello')\n")
@@ -43,7 +43,7 @@ def test_stage_sends_each_object_once_per_host(sshd, tmp_path: Path) -> None:
 
 
 def test_staging_to_an_unreachable_host_names_it(sshd, tmp_path: Path) -> None:
-    cluster = SSHTarget.from_target(parse_targets(sshd.target_toml(hosts=("127.0.0.5",)), "test")["cluster"])
+    cluster = SSHConnection.from_target(parse_targets(sshd.target_toml(hosts=("127.0.0.5",)), "test")["cluster"])
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "a.py").write_text("x = 1\n")
     with pytest.raises(LaunchError, match=r"staging to 127\.0\.0\.5 failed: connection refused"):

@@ -11,8 +11,8 @@ import pytest
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import Run, submit
-from jupyter_mltrain.spec import Distribution, Environment, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 # TF prints a lot of C++ logging on stderr; keep the logs readable and the test output short.
 QUIET = "import os\nos.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')\n"

@@ -14,7 +14,7 @@ from conftest import assert_no_process_left
 from helpers import execute
 from jupyter_client.manager import start_new_kernel
 
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.store import Store
 
 RANK = """
     import os, socket, time
@@ -30,7 +30,7 @@ RANK = """
 SUBMIT_AT_ONCE = """
     import json, threading, time
     from jupyter_mltrain.api import submit
-    from jupyter_mltrain.spec import Distribution, RunSpec
+    from jupyter_mltrain.engine.spec import Distribution, RunSpec
     start_at, count, source = {start_at!r}, {count!r}, {source!r}
     ids, errors = [], []
     def one():
@@ -96,7 +96,7 @@ def test_twenty_runs_submitted_at_once_from_two_kernels_all_complete_on_distinct
 FORKED_LOGGERS = """
     import os
     from jupyter_mltrain import log
-    from jupyter_mltrain.runtime import flush
+    from jupyter_mltrain.hostside.runtime import flush
     log("parent", -1)  # the runtime is set up before the fork, as in a DataLoader
     children = []
     for worker in range(3):
@@ -117,7 +117,7 @@ FORKED_LOGGERS = """
 @pytest.mark.timeout(120)
 def test_forked_workers_logging_at_once_keep_every_value_whole(store, project) -> None:
     from jupyter_mltrain.api import submit
-    from jupyter_mltrain.spec import RunSpec
+    from jupyter_mltrain.engine.spec import RunSpec
 
     (project / "train.py").write_text(textwrap.dedent(FORKED_LOGGERS))
     run = submit(RunSpec(entry="train.py", source=str(project)), store)
@@ -157,7 +157,7 @@ FORK_DURING_A_FLUSH = """
 @pytest.mark.timeout(60)
 def test_a_child_forked_while_the_writer_holds_its_lock_still_logs(store, project) -> None:
     from jupyter_mltrain.api import submit
-    from jupyter_mltrain.spec import RunSpec
+    from jupyter_mltrain.engine.spec import RunSpec
 
     (project / "train.py").write_text(textwrap.dedent(FORK_DURING_A_FLUSH))
     run = submit(RunSpec(entry="train.py", source=str(project)), store)

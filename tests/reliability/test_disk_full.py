@@ -13,8 +13,8 @@ import pytest
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 FLOOD = """
     import os
@@ -49,8 +49,8 @@ def test_disk_full_fails_the_run_with_the_reason_and_keeps_what_was_written(smal
                          distribution=Distribution(processes_per_node=2)), store)
     record = run.wait(timeout=150, raise_on_error=False)
     assert record.status == "Failed"
-    assert "no space left on device" in record.root_cause["message"]
-    assert record.root_cause["disk_full"] is True
+    assert "no space left on device" in record.root_cause.message
+    assert record.root_cause.disk_full is True
     assert_no_process_left(run.id)
 
     # The folder and the index agree and can be read, from this process and a new one.

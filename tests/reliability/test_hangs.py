@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
 
 COLLECTIVE_THEN = """
     import os, signal, time, torch, torch.distributed as dist
@@ -43,8 +43,8 @@ def test_a_rank_killed_in_a_collective_fails_the_run_naming_it(store, project) -
     started = time.monotonic()
     record = run.wait(timeout=90, raise_on_error=False)
     assert record.status == "Failed"
-    assert record.root_cause["rank"] == 1
-    assert "rank 1" in record.root_cause["message"] and "SIGKILL" in record.root_cause["message"]
+    assert record.root_cause.rank == 1
+    assert "rank 1" in record.root_cause.message and "SIGKILL" in record.root_cause.message
     assert time.monotonic() - started < 60
     assert "rank 0 step 2" in run.logs(rank=0) and "rank 1 goes down" in run.logs(rank=1)
     assert_no_process_left(run.id)
@@ -57,9 +57,9 @@ def test_a_stopped_rank_is_reported_as_a_hang_with_every_rank_s_stack(store, pro
     record = run.wait(timeout=90, raise_on_error=False)
     cause = record.root_cause
     assert record.status == "Failed"
-    assert cause["hang"] is True and cause["rank"] == 1
-    assert "rank 1 (worker)" in cause["message"] and "hung" in cause["message"]
-    assert "no heartbeat" in cause["message"] and "stopped" in cause["message"]
+    assert cause.hang is True and cause.rank == 1
+    assert "rank 1 (worker)" in cause.message and "hung" in cause.message
+    assert "no heartbeat" in cause.message and "stopped" in cause.message
     stacks = Path(record.run_dir) / "stacks"
     rank0 = (stacks / "rank-0.txt").read_text()
     rank1 = (stacks / "rank-1.txt").read_text()
@@ -95,9 +95,9 @@ def test_no_progress_on_any_rank_names_the_first_to_fall_silent(store, project) 
     run = submit(_spec(project, SILENT, hang_timeout_s=2.5), store)
     record = run.wait(timeout=90, raise_on_error=False)
     cause = record.root_cause
-    assert record.status == "Failed" and cause["hang"] is True
-    assert cause["rank"] == 0, cause
-    assert "no rank printed or logged anything for 2.5 s" in cause["message"]
+    assert record.status == "Failed" and cause.hang is True
+    assert cause.rank == 0, cause
+    assert "no rank printed or logged anything for 2.5 s" in cause.message
     for rank in (0, 1):
         text = (Path(record.run_dir) / "stacks" / f"rank-{rank}.txt").read_text()
         assert "stuck_here" in text.split("## faulthandler")[1], text
@@ -146,8 +146,8 @@ def test_a_stopped_rank_of_a_slurm_job_is_a_hang_with_stacks_from_its_node(slurm
                          distribution=Distribution(mode="none", processes_per_node=2)), store)
     record = run.wait(timeout=90, raise_on_error=False)
     cause = record.root_cause
-    assert record.status == "Failed" and cause["hang"] is True and cause["rank"] == 1, cause
-    assert "no heartbeat" in cause["message"] and "(process state: T (stopped))" in cause["message"]
+    assert record.status == "Failed" and cause.hang is True and cause.rank == 1, cause
+    assert "no heartbeat" in cause.message and "(process state: T (stopped))" in cause.message
     stacks = {r: (Path(record.run_dir) / "stacks" / f"rank-{r}.txt").read_text() for r in (0, 1)}
     for text in stacks.values():  # Slurm reached the node: a step of the job, not a process of this host
         assert text.splitlines()[0].endswith("nodes (srun)"), text
@@ -159,7 +159,7 @@ def test_a_stopped_rank_of_a_slurm_job_is_a_hang_with_stacks_from_its_node(slurm
 
 
 def test_a_host_that_does_not_answer_the_stack_dump_is_given_up_on_in_time() -> None:
-    from jupyter_mltrain.launch.base import StackDumps
+    from jupyter_mltrain.engine.launch.base import StackDumps
 
     dumps = StackDumps()
     started = time.monotonic()

@@ -15,8 +15,8 @@ import pytest
 from conftest import assert_no_process_left, wait_for
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import RunSpec
+from jupyter_mltrain.engine.store import Store
 
 QUICK = """
     import time

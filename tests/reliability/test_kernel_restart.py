@@ -10,7 +10,7 @@ import pytest
 from helpers import execute
 from jupyter_client.manager import start_new_kernel
 
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.store import Store
 
 
 @pytest.mark.timeout(240)

@@ -14,7 +14,7 @@ from helpers import JupyterServer
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.store import Store
 
 SCRIPT = """
     import time, jupyter_mltrain as mt

@@ -11,7 +11,7 @@ import pytest
 from conftest import assert_no_process_left, processes_of_run, wait_for
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
 
 
 @pytest.mark.timeout(120)
@@ -36,6 +36,6 @@ def test_supervisor_killed_marks_the_run_lost_and_its_ranks_die(store, project, 
     assert time.monotonic() - killed_at <= 10
     record = run.record
     assert record.status == "Lost"
-    assert "supervisor process died" in record.root_cause["message"] and str(pid) in record.root_cause["message"]
+    assert "supervisor process died" in record.root_cause.message and str(pid) in record.root_cause.message
     for rank in (0, 1):  # nothing already written is lost
         assert run.logs(rank=rank).splitlines() == ["ready 0", "ready 1", "ready 2"]

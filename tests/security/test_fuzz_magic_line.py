@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
-from jupyter_mltrain.errors import SpecError
+from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.magics import ATTACH_PARSER, RUNS_PARSER, TRAIN_PARSER, parse_line
 from jupyter_mltrain.options import spec_from_options
-from jupyter_mltrain.spec import MODES, RunSpec
+from jupyter_mltrain.engine.spec import MODES, RunSpec
 
 FLAGS = ["--np", "--nodes", "--mode", "--workers", "--ps", "--target", "--name", "--experiment", "--param", "--input",
          "--env", "--secret-env", "--requirements", "--gpus", "--gpu-policy", "--share-gpus", "--python",

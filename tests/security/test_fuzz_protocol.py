@@ -13,7 +13,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_mltrain.protocol import HEADER_SIZE, MAGIC, Decoder, Kind, encode
+from jupyter_mltrain.hostside.protocol import HEADER_SIZE, MAGIC, Decoder, Kind, encode
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from jupyter_mltrain.config import _FIELDS, KINDS, Target, load_targets, parse_targets
-from jupyter_mltrain.errors import TargetError
-from jupyter_mltrain.ssh import SSHTarget
+from jupyter_mltrain.engine.targets import KINDS, TARGET_CLASSES, SlurmTarget, load_targets, parse_targets
+from jupyter_mltrain.hostside.errors import TargetError
+from jupyter_mltrain.engine.ssh import SSHConnection
 
 SOURCE = "/some/where/mltrain.toml"
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])
+_FIELDS = {kind: cls.field_names() for kind, cls in TARGET_CLASSES.items()}
 FIELDS = sorted(set().union(*_FIELDS.values()))
 
 
@@ -118,11 +119,11 @@ def _check(text: str) -> None:
         return
     event(f"loaded: {sorted(t.kind for t in targets.values())}")
     for name, target in targets.items():
-        assert isinstance(target, Target) and target.name == name and target.kind in KINDS
+        assert isinstance(target, tuple(TARGET_CLASSES.values())) and target.name == name and target.kind in KINDS
         if target.kind == "ssh":
-            assert SSHTarget.from_target(target).hosts
-        elif target.kind == "slurm" and target.get("login_host"):
-            assert SSHTarget.login_node(target).head
+            assert SSHConnection.from_target(target).hosts
+        elif isinstance(target, SlurmTarget) and target.login_host:
+            assert SSHConnection.login_node(target).head
 
 
 @FUZZ

@@ -27,9 +27,9 @@ from secutil import (
 )
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.errors import SpecError, TargetError
-from jupyter_mltrain.spec import Distribution, Environment, RunSpec
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.hostside.errors import SpecError, TargetError
+from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.engine.store import Store
 
 CANARY = "pwned-canary"
 
@@ -242,7 +242,7 @@ def test_hostile_values_reach_a_slurm_job_as_data(slurm, odd) -> None:
     # a newline in a setting is a bad partition for sbatch, never a line of the job script
     bad = submit(spec.with_changes(target="bad-partition"), store)
     record = bad.wait(timeout=60, raise_on_error=False)
-    assert record.status == "Failed" and "sbatch refused the job" in record.root_cause["message"]
+    assert record.status == "Failed" and "sbatch refused the job" in record.root_cause.message
     odd.assert_no_canary()
     assert_no_process_left(run.id)
 

@@ -19,8 +19,8 @@ import pytest
 from secutil import mpirun_over_sshd
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.spec import Distribution, RunSpec
-from jupyter_mltrain.store import Status, Store
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.store import Status, Store
 
 # Written by store.write_json_atomic (0600 whatever the umask).
 JSON_RECORDS = {"spec.json", "status.json", "manifest.json", "cancel.json"}

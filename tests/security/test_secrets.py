@@ -23,8 +23,8 @@ from secutil import CmdlineWatch, encodings, files_containing, mpirun_over_sshd
 
 from jupyter_mltrain.api import Run, preflight, submit
 from jupyter_mltrain.options import add_run_options, spec_from_options
-from jupyter_mltrain.spec import SECRET_PLACEHOLDER
-from jupyter_mltrain.store import Store
+from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER
+from jupyter_mltrain.engine.store import Store
 
 # Prints the SHA-256 of each named variable (never the value), then stays up a while for the /proc poll.
 HASH_SCRIPT = r'''

@@ -143,7 +143,7 @@ def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
     from helpers import assert_no_process_left
     from playwright.sync_api import expect, sync_playwright
 
-    from jupyter_mltrain.store import Store
+    from jupyter_mltrain.engine.store import Store
 
     _app, page_url = lab
     with sync_playwright() as pw:
@@ -166,7 +166,7 @@ def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
         finally:
             browser.close()
     record = Store().list()[0]
-    assert record.status == "Canceled" and "widget" in record.root_cause["message"]
+    assert record.status == "Canceled" and "widget" in record.root_cause.message
     assert_no_process_left(record.id)
 
 

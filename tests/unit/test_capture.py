@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mltrain.capture import CaptureError, check_cell_syntax, free_names
+from jupyter_mltrain.engine.capture import CaptureError, check_cell_syntax, free_names
 
 
 def names(src: str) -> list[str]:

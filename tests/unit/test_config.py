@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mltrain.config import load_targets, parse_targets, resolve_target
-from jupyter_mltrain.errors import TargetError
+from jupyter_mltrain.engine.targets import load_targets, parse_targets, resolve_target
+from jupyter_mltrain.hostside.errors import TargetError
 
 
 def test_local_always_exists_and_project_file_overrides(tmp_path, monkeypatch) -> None:
@@ -16,7 +16,7 @@ def test_local_always_exists_and_project_file_overrides(tmp_path, monkeypatch) -
     (tmp_path / "proj" / "mltrain.toml").write_text('[targets.c]\nkind = "ssh"\nhosts = ["b:4"]\n')
     targets = load_targets(tmp_path / "proj")
     assert set(targets) == {"local", "c"}
-    assert targets["c"].get("hosts") == ["b:4"]
+    assert targets["c"].hosts == ("b:4",)
 
 
 def test_unknown_target_lists_the_configured_ones(tmp_path, monkeypatch) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mltrain.config import parse_targets
-from jupyter_mltrain.errors import SpecError
-from jupyter_mltrain.plan import make_plan
-from jupyter_mltrain.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.targets import parse_targets
+from jupyter_mltrain.hostside.errors import SpecError
+from jupyter_mltrain.engine.plan import make_plan
+from jupyter_mltrain.engine.spec import Distribution, RunSpec
 
 TOML = ('[targets.c]\nkind = "ssh"\nhosts = ["n1:4", "n2:4", "n3:2"]\nworkdir = "/scratch/w"\ngpus_per_host = 2\n'
         '[targets.s]\nkind = "slurm"\npartition = "gpu"\ngpus_per_node = 4\ntime = "10"\n')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from jupyter_mltrain.protocol import Decoder, Kind, encode, encode_json
+from jupyter_mltrain.hostside.protocol import Decoder, Kind, encode, encode_json
 
 
 def _frames(n: int, seed: int = 1) -> list[tuple[Kind, int, bytes]]:
@@ -64,7 +64,7 @@ def test_runtime_encodes_values_as_valid_json_lines() -> None:
     import json
     import math
 
-    from jupyter_mltrain.runtime import _encode
+    from jupyter_mltrain.hostside.runtime import _encode
 
     for value, expected in [(0.1, 0.1), (3, 3), (True, 1), (float("nan"), "nan"), (math.inf, "inf"), ("s", "s")]:
         rec = json.loads(_encode(("loss", value, 2, 1.5)))

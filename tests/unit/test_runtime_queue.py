@@ -24,7 +24,7 @@ PROGRAM = r"""
             if not logging_done.is_set():
                 time.sleep(0.01)
     threading.Thread(target=slow_reader, daemon=True).start()
-    from jupyter_mltrain import runtime
+    from jupyter_mltrain.hostside import runtime
     runtime.MAX_QUEUED = runtime._room = 400_000  # a smaller first burst: the test drains it sooner
     lengths = []
     n, t0 = 0, time.monotonic()
@@ -48,7 +48,7 @@ PROGRAM = r"""
 def test_a_program_logging_faster_than_the_writer_is_held_to_about_a_second_of_backlog() -> None:
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(PROGRAM)], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, PYTHONWARNINGS="ignore"), check=True).stdout
-    from jupyter_mltrain.runtime import MIN_QUEUED
+    from jupyter_mltrain.hostside.runtime import MIN_QUEUED
 
     result = json.loads(out.splitlines()[-1])
     assert result["in_order"], "every value arrives, in order"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from jupyter_mltrain.errors import SnapshotError
-from jupyter_mltrain.snapshot import ObjectStore, take_snapshot
+from jupyter_mltrain.hostside.errors import SnapshotError
+from jupyter_mltrain.engine.snapshot import ObjectStore, take_snapshot
 
 
 def _tree(root, files: dict[str, bytes]) -> None:

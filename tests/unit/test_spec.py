@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from jupyter_mltrain.errors import SpecError
-from jupyter_mltrain.spec import Distribution, Environment, RunSpec, parse_assignments
+from jupyter_mltrain.hostside.errors import SpecError
+from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec, parse_assignments
 
 
 def test_unknown_mode_names_the_field_and_the_choices() -> None:

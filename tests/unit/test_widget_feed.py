@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jupyter_mltrain.store import RunFolder
+from jupyter_mltrain.engine.store import RunFolder
 from jupyter_mltrain.widget.feed import DELTA_LINES, LOG_POLL_BYTES, RunFeed, collapse
 
 
@@ -75,7 +75,7 @@ def test_metrics_become_series_per_rank_progress_and_last_values(tmp_path: Path)
 
 
 def test_a_metric_flood_is_sampled_while_a_rare_metric_keeps_every_value(tmp_path: Path) -> None:
-    from jupyter_mltrain.runtime import _encode
+    from jupyter_mltrain.hostside.runtime import _encode
 
     run = folder(tmp_path)
     feed = RunFeed(run, ranks=1, created=0.0)

@@ -1,0 +1,42 @@
+"""What a capture produces: the entry script, the names carried and the errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from jupyter_mltrain.hostside.errors import MLTrainError
+
+
+INLINE_VALUE_CHARS = 4_000
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+VALUES_DIR = "_mltrain_values"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
+
+
+class CaptureError(MLTrainError):
+    """A name the cell needs cannot be carried into the run."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+@dataclass
+class Captured:
+    """One name carried from the kernel into the script."""
+
+    name: str
+    kind: str  # "import", "function", "class", "value" or "param"
+    detail: str
+
+
+@dataclass
+class CellScript:
+    """The generated entry script and the files it needs beside it."""
+
+    script: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    captured: list[Captured] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
