@@ -138,9 +138,16 @@ def fill_store(store: Store, count: int) -> None:
     now = time.time() - count
     for i in range(count):
         run_id = f"20260101-000000-{i:06x}"
-        record = RunRecord(id=run_id, experiment=f"exp-{i % 20}", name=f"bench-{i}", status=Status.COMPLETED.value,
-                           created=now + i, ended=now + i + 1, stages={"Queued": now + i, "Completed": now + i + 1},
-                           metrics={"loss": {"last": 1.0 / (i + 1), "min": 0.0, "max": 1.0, "count": 10}})
+        record = RunRecord(
+            id=run_id,
+            experiment=f"exp-{i % 20}",
+            name=f"bench-{i}",
+            status=Status.COMPLETED.value,
+            created=now + i,
+            ended=now + i + 1,
+            stages={"Queued": now + i, "Completed": now + i + 1},
+            metrics={"loss": {"last": 1.0 / (i + 1), "min": 0.0, "max": 1.0, "count": 10}},
+        )
         store.create(record, lambda folder: write_json_atomic(folder / "spec.json", {}))
 
 
@@ -157,10 +164,21 @@ class Server:
         self.port, self.token = _free_port(), secrets.token_hex(16)
         (root / "srv").mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", f"--ServerApp.port={self.port}",
-             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root / 'srv'}",
-             "--allow-root"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "rt")))
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--no-browser",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={root / 'srv'}",
+                "--allow-root",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "rt")),
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -236,6 +254,7 @@ def print_rows(rows: list[Row]) -> None:
 
 def render_table(rows: list[Row]) -> str:
     """The rows as a Markdown table: benchmark | result | target | ok?"""
+
     def ok_text(ok: bool | None) -> str:
         return "—" if ok is None else ("yes" if ok else "**NO**")
 

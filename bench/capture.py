@@ -47,14 +47,18 @@ def make_block(size: int = 1 << 20, seed: int = 0) -> bytes:
     parts, n = [], 0
     while n < size:
         pick = rng.random()
-        length = rng.randint(0, 120) if pick < 0.80 else rng.randint(120, 1000) if pick < 0.98 else rng.randint(1000, 16000)
+        length = (
+            rng.randint(0, 120) if pick < 0.80 else rng.randint(120, 1000) if pick < 0.98 else rng.randint(1000, 16000)
+        )
         line = ("".join(rng.choices(alphabet, k=length)) + "\n").encode()
         parts.append(line)
         n += len(line)
     return b"".join(parts)
 
 
-def _follow_size(path: Path, expected: int, run_final: Callable[[], bool], timeout: float = 120.0) -> tuple[float, float]:
+def _follow_size(
+    path: Path, expected: int, run_final: Callable[[], bool], timeout: float = 120.0
+) -> tuple[float, float]:
     """perf_counter() when ``path`` first had bytes, and when it reached ``expected`` bytes."""
     first = last = None
     deadline = time.perf_counter() + timeout
@@ -103,16 +107,20 @@ def run() -> list[Row]:
     polled = expected / (last - first) / 1e6
     stages = record.stages
     staged = expected / (stages["Finalizing"] - stages["Running"]) / 1e6
-    note(f"capture: {expected / 1e6:.0f} MB in {last - first:.2f} s on disk ({polled:.0f} MB/s); "
-         f"Running→Finalizing {stages['Finalizing'] - stages['Running']:.2f} s ({staged:.0f} MB/s); "
-         f"log {size:,} bytes, written {expected:,}")
-    return [Row(
-        f"log capture: 1 rank writes {expected / 1e6:.0f} MB of mixed-length lines to stdout",
-        f"{polled:.0f} MB/s first→last byte on disk ({staged:.0f} MB/s Running→Finalizing); "
-        f"log size {'=' if size == expected else '≠'} bytes written",
-        f"≥ {TARGET_MB_S:.0f} MB/s, log size = bytes written",
-        polled >= TARGET_MB_S and size == expected,
-    )]
+    note(
+        f"capture: {expected / 1e6:.0f} MB in {last - first:.2f} s on disk ({polled:.0f} MB/s); "
+        f"Running→Finalizing {stages['Finalizing'] - stages['Running']:.2f} s ({staged:.0f} MB/s); "
+        f"log {size:,} bytes, written {expected:,}"
+    )
+    return [
+        Row(
+            f"log capture: 1 rank writes {expected / 1e6:.0f} MB of mixed-length lines to stdout",
+            f"{polled:.0f} MB/s first→last byte on disk ({staged:.0f} MB/s Running→Finalizing); "
+            f"log size {'=' if size == expected else '≠'} bytes written",
+            f"≥ {TARGET_MB_S:.0f} MB/s, log size = bytes written",
+            polled >= TARGET_MB_S and size == expected,
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -64,8 +64,9 @@ def _bare(cmd: list[str], cwd: Path) -> float:
     """Seconds from starting ``cmd`` to the first line on its stdout; waits for it to end."""
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            cwd=cwd, env=env)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     first = time.perf_counter() - t0
@@ -103,13 +104,15 @@ def run() -> list[Row]:
     rows = []
     for mode, ours, bare, bare_name in (("mpi", "a", "b", "mpirun"), ("torch", "c", "d", "torchrun")):
         m_ours, m_bare = median(times[ours]), median(times[bare])
-        rows.append(Row(
-            f"launch {mode}, {RANKS} ranks: submit() → first line in rank-0.log (median of {ROUNDS})",
-            f"{ms(m_ours)} vs bare {bare_name} {ms(m_bare)} ({(m_ours - m_bare) * 1000:+.0f} ms); "
-            f"submit() returns in {ms(median(submits[ours]))}",
-            f"≤ bare {bare_name} + {BUDGET_S * 1000:.0f} ms",
-            m_ours <= m_bare + BUDGET_S,
-        ))
+        rows.append(
+            Row(
+                f"launch {mode}, {RANKS} ranks: submit() → first line in rank-0.log (median of {ROUNDS})",
+                f"{ms(m_ours)} vs bare {bare_name} {ms(m_bare)} ({(m_ours - m_bare) * 1000:+.0f} ms); "
+                f"submit() returns in {ms(median(submits[ours]))}",
+                f"≤ bare {bare_name} + {BUDGET_S * 1000:.0f} ms",
+                m_ours <= m_bare + BUDGET_S,
+            )
+        )
     return rows
 
 

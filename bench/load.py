@@ -139,14 +139,17 @@ with open(os.path.join(os.environ["MLTRAIN_OUTPUTS_DIR"], "printed.json"), "w") 
     json.dump({"reps": reps, "seconds": seconds, "ended": time.time()}, fh)
 """
 
-_RANK_LINE = re.compile(r"bench-load rank=(\d+) values=(\d+) markers=(\d+) loop_s=([\d.]+) flush_s=([\d.]+) "
-                        r"ended=([\d.]+) vmhwm_kb=(\d+)")
+_RANK_LINE = re.compile(
+    r"bench-load rank=(\d+) values=(\d+) markers=(\d+) loop_s=([\d.]+) flush_s=([\d.]+) "
+    r"ended=([\d.]+) vmhwm_kb=(\d+)"
+)
 _MARKER = re.compile(r'"name":\s*"lag",\s*"value":\s*([-+0-9.eE]+)')
 _MARKER_ON_DISK = re.compile(rb'"name":"lag","value":([-+0-9.eE]+)')
 _THINNED = re.compile(r'"thinned":\s*(\d+)')
 
 
 # ---- peak memory of a run's processes ----------------------------------------------------------
+
 
 def _status_kb(pid: int, field: str) -> int | None:
     try:
@@ -296,6 +299,7 @@ def _count_lines(path: Path) -> int:
 
 # ---- (a) the store --------------------------------------------------------------------------
 
+
 def _cli_latency(args: list[str], rounds: int = 5) -> list[float]:
     exe = Path(sys.executable).with_name("mltrain")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "jupyter_mltrain.cli"]
@@ -335,19 +339,24 @@ def _store_rows(server: Server, src: Path) -> list[Row]:
     magic = _magic_latency(src)
     l50, l99 = median(listing), percentile(listing, 0.99)
     m50, m99 = median(magic), percentile(magic, 0.99)
-    note(f"store: mltrain runs {ms(cli_all)} (--limit 50: {ms(cli_50)}); GET runs p50 {ms(l50)} p99 {ms(l99)}; "
-         f"%train_runs p50 {ms(m50)} p99 {ms(m99)}")
-    return [Row(
-        f"store with {RUNS:,} runs: `mltrain runs`, panel list, `%train_runs`",
-        f"`mltrain runs` p50 {ms(cli_all)} (all rows; `--limit 50` {ms(cli_50)}, p50 of 5); "
-        f"GET runs p50 {ms(l50)}, p99 {ms(l99)} ({len(listing)} requests); "
-        f"`%train_runs` p50 {ms(m50)}, p99 {ms(m99)} ({len(magic)} calls)",
-        f"CLI ≤ {ms(CLI_GOAL_S)}; list, magic p99 ≤ {ms(LIST_GOAL_S)}",
-        max(cli_all, cli_50) <= CLI_GOAL_S and l99 <= LIST_GOAL_S and m99 <= LIST_GOAL_S,
-    )]
+    note(
+        f"store: mltrain runs {ms(cli_all)} (--limit 50: {ms(cli_50)}); GET runs p50 {ms(l50)} p99 {ms(l99)}; "
+        f"%train_runs p50 {ms(m50)} p99 {ms(m99)}"
+    )
+    return [
+        Row(
+            f"store with {RUNS:,} runs: `mltrain runs`, panel list, `%train_runs`",
+            f"`mltrain runs` p50 {ms(cli_all)} (all rows; `--limit 50` {ms(cli_50)}, p50 of 5); "
+            f"GET runs p50 {ms(l50)}, p99 {ms(l99)} ({len(listing)} requests); "
+            f"`%train_runs` p50 {ms(m50)}, p99 {ms(m99)} ({len(magic)} calls)",
+            f"CLI ≤ {ms(CLI_GOAL_S)}; list, magic p99 ≤ {ms(LIST_GOAL_S)}",
+            max(cli_all, cli_50) <= CLI_GOAL_S and l99 <= LIST_GOAL_S and m99 <= LIST_GOAL_S,
+        )
+    ]
 
 
 # ---- (b) the metric flood -------------------------------------------------------------------
+
 
 def follow_widget(run_id: str) -> dict[str, Any]:
     """Drive a RunWidget of ``run_id`` until the run ends; each marker's value and send time, and the feed's counts."""
@@ -377,11 +386,20 @@ def follow_widget(run_id: str) -> dict[str, Any]:
     t0, cpu0 = time.monotonic(), time.process_time()
     asyncio.run(widget.follow())
     unread = sum(run.folder.metrics_path(r).stat().st_size - offset for r, offset in widget.feed.metric_offsets.items())
-    return {"seen": seen, "status": widget.status, "metric_lines_skipped": widget.feed.metrics_skipped,
-            "metrics_thinned": widget.feed.metrics_thinned, "points_read": widget.feed.points_read,
-            "messages": widget.messages_sent, "unread_bytes": unread,
-            "wall_s": time.monotonic() - t0, "cpu_s": time.process_time() - cpu0, "ticks": len(ticks),
-            "tick_p50_s": median(ticks), "tick_max_s": max(ticks)}
+    return {
+        "seen": seen,
+        "status": widget.status,
+        "metric_lines_skipped": widget.feed.metrics_skipped,
+        "metrics_thinned": widget.feed.metrics_thinned,
+        "points_read": widget.feed.points_read,
+        "messages": widget.messages_sent,
+        "unread_bytes": unread,
+        "wall_s": time.monotonic() - t0,
+        "cpu_s": time.process_time() - cpu0,
+        "ticks": len(ticks),
+        "tick_p50_s": median(ticks),
+        "tick_max_s": max(ticks),
+    }
 
 
 def _marker_disk_times(path: Path, sizes: FileSizes) -> dict[float, float]:
@@ -400,14 +418,21 @@ def _marker_disk_times(path: Path, sizes: FileSizes) -> dict[float, float]:
 
 
 def _lag_text(lags: list[float]) -> str:
-    return (f"p50 {ms(median(lags) if lags else math.nan)}, p99 {ms(percentile(lags, 0.99))}, "
-            f"max {ms(max(lags, default=math.nan))}")
+    return (
+        f"p50 {ms(median(lags) if lags else math.nan)}, p99 {ms(percentile(lags, 0.99))}, "
+        f"max {ms(max(lags, default=math.nan))}"
+    )
 
 
 def _metric_rows(server: Server, src: Path, store: Store, seconds: float) -> list[Row]:
     write_source(src, {"metrics_flood.py": METRICS_SCRIPT})
-    spec = RunSpec(entry="metrics_flood.py", source=str(src), args=(str(METRIC_RATE / RANKS), str(seconds)),
-                   distribution=Distribution(processes_per_node=RANKS), name="load-metrics")
+    spec = RunSpec(
+        entry="metrics_flood.py",
+        source=str(src),
+        args=(str(METRIC_RATE / RANKS), str(seconds)),
+        distribution=Distribution(processes_per_node=RANKS),
+        name="load-metrics",
+    )
     server_cpu0, server_kb0 = _cpu_s(server.proc.pid), _status_kb(server.proc.pid, "VmHWM") or 0
     run = submit(spec, store)
     peaks = PeakRss(run)
@@ -462,55 +487,80 @@ def _metric_rows(server: Server, src: Path, store: Store, seconds: float) -> lis
     on_disk = _marker_disk_times(run.folder.metrics_path(0), sizes)
     disk_lags = sorted(t - v for v, t in on_disk.items())
     lags = {face: sorted(now - v for v, now in seen) for face, seen in (("widget", w["seen"]), ("panel", ws_seen))}
-    reader = {face: sorted(now - on_disk.get(v, math.nan) for v, now in seen)
-              for face, seen in (("widget", w["seen"]), ("panel", ws_seen))}
-    note(f"metrics: {values:,} values + {markers:,} markers by log() in {loop_s:.1f} s = {rate:,.0f}/s; {lines:,} "
-         f"lines ({size / 1e6:.0f} MB) on disk: first bytes {first_s - began:.1f} s after the first log(), all "
-         f"{full_s - began:.1f} s after it ({disk_rate:,.0f}/s end to end); at the last log() "
-         f"{sizes.total_at(last_log) / 1e6:.0f} MB were on disk; longest final flush() {flush_s:.2f} s; last log() → all on disk {full_s - last_log:.2f} s; peak RSS "
-         f"supervisor {_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, training process {program_mb:.0f} MB")
+    reader = {
+        face: sorted(now - on_disk.get(v, math.nan) for v, now in seen)
+        for face, seen in (("widget", w["seen"]), ("panel", ws_seen))
+    }
+    note(
+        f"metrics: {values:,} values + {markers:,} markers by log() in {loop_s:.1f} s = {rate:,.0f}/s; {lines:,} "
+        f"lines ({size / 1e6:.0f} MB) on disk: first bytes {first_s - began:.1f} s after the first log(), all "
+        f"{full_s - began:.1f} s after it ({disk_rate:,.0f}/s end to end); at the last log() "
+        f"{sizes.total_at(last_log) / 1e6:.0f} MB were on disk; longest final flush() {flush_s:.2f} s; last log() → all on disk {full_s - last_log:.2f} s; peak RSS "
+        f"supervisor {_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, training process {program_mb:.0f} MB"
+    )
     note(f"marker log() → on disk: {_lag_text(disk_lags)} ({len(on_disk)} markers)")
-    note(f"widget: {len(w['seen'])}/{markers} markers, log() → sent {_lag_text(lags['widget'])}, on disk → sent "
-         f"{_lag_text(reader['widget'])}; {w['points_read']:,} points read, {w['metrics_thinned']:,} thinned, "
-         f"{w['metric_lines_skipped']:,} metric lines skipped, {w['unread_bytes']:,} bytes left unread at the end; {w['messages']} messages; {w['ticks']} ticks, "
-         f"p50 {ms(w['tick_p50_s'])} max {ms(w['tick_max_s'])}; CPU {w['cpu_s']:.1f} s in {w['wall_s']:.1f} s")
-    note(f"panel: {len(ws_seen)}/{markers} markers, log() → received {_lag_text(lags['panel'])}, on disk → received "
-         f"{_lag_text(reader['panel'])}; {ws_bytes[0] / 1e6:.0f} MB of messages, {ws_bytes[1]:,} values thinned; server CPU {server_cpu:.1f} s "
-         f"in {ws_wall:.1f} s, peak RSS {server_kb0 * 1024 / 1e6:.0f} → {server_mb:.0f} MB; client CPU {client_cpu:.1f} s")
+    note(
+        f"widget: {len(w['seen'])}/{markers} markers, log() → sent {_lag_text(lags['widget'])}, on disk → sent "
+        f"{_lag_text(reader['widget'])}; {w['points_read']:,} points read, {w['metrics_thinned']:,} thinned, "
+        f"{w['metric_lines_skipped']:,} metric lines skipped, {w['unread_bytes']:,} bytes left unread at the end; {w['messages']} messages; {w['ticks']} ticks, "
+        f"p50 {ms(w['tick_p50_s'])} max {ms(w['tick_max_s'])}; CPU {w['cpu_s']:.1f} s in {w['wall_s']:.1f} s"
+    )
+    note(
+        f"panel: {len(ws_seen)}/{markers} markers, log() → received {_lag_text(lags['panel'])}, on disk → received "
+        f"{_lag_text(reader['panel'])}; {ws_bytes[0] / 1e6:.0f} MB of messages, {ws_bytes[1]:,} values thinned; server CPU {server_cpu:.1f} s "
+        f"in {ws_wall:.1f} s, peak RSS {server_kb0 * 1024 / 1e6:.0f} → {server_mb:.0f} MB; client CPU {client_cpu:.1f} s"
+    )
 
     def lag_row(face: str, extra: str) -> Row:
         p99 = percentile(lags[face], 0.99)
-        return Row(f"metric flood: lag of a marker (rank 0, every 20 ms) → {face}",
-                   f"log() → {face}: {_lag_text(lags[face])}; on disk → {face}: {_lag_text(reader[face])}; "
-                   f"{len(lags[face]):,}/{markers:,} markers seen{extra}",
-                   f"p99 ≤ {ms(LAG_P99_S)}, all seen", p99 <= LAG_P99_S and len(lags[face]) == markers)
+        return Row(
+            f"metric flood: lag of a marker (rank 0, every 20 ms) → {face}",
+            f"log() → {face}: {_lag_text(lags[face])}; on disk → {face}: {_lag_text(reader[face])}; "
+            f"{len(lags[face]):,}/{markers:,} markers seen{extra}",
+            f"p99 ≤ {ms(LAG_P99_S)}, all seen",
+            p99 <= LAG_P99_S and len(lags[face]) == markers,
+        )
 
     return [
-        Row(f"metric flood: {RANKS} ranks log() for {seconds:.0f} s, rate achieved",
+        Row(
+            f"metric flood: {RANKS} ranks log() for {seconds:.0f} s, rate achieved",
             f"log() calls {rate:,.0f}/s ({values:,} values); recorded {disk_rate:,.0f}/s end to end (first "
             f"log() → last line on disk {full_s - began:.1f} s; on disk at the last log(): "
             f"{sizes.total_at(last_log) / size:.0%})",
-            f"{METRIC_RATE:,}/s", min(rate, disk_rate) >= METRIC_RATE * 0.99),
-        Row("metric flood: every value recorded",
+            f"{METRIC_RATE:,}/s",
+            min(rate, disk_rate) >= METRIC_RATE * 0.99,
+        ),
+        Row(
+            "metric flood: every value recorded",
             f"{lines:,}/{logged:,} lines in metrics/rank-*.jsonl ({size / 1e6:.0f} MB); all on disk "
             f"{full_s - last_log:.1f} s after the last log(); marker log() → disk {_lag_text(disk_lags)}; peak RSS "
             f"supervisor {_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, training process {program_mb:.0f} MB",
-            "all recorded", lines == logged),
-        lag_row("widget", f"; kernel CPU {w['cpu_s'] / w['wall_s']:.0%} busy, {w['unread_bytes'] / 1e6:.0f} MB "
-                f"unread when it stopped"),
-        lag_row("panel", f"; {ws_bytes[0] / 1e6:.0f} MB received; server CPU {server_cpu / ws_wall:.0%} busy, "
-                f"peak RSS {server_mb:.0f} MB; client CPU {client_cpu / ws_wall:.0%} busy"),
+            "all recorded",
+            lines == logged,
+        ),
+        lag_row(
+            "widget",
+            f"; kernel CPU {w['cpu_s'] / w['wall_s']:.0%} busy, {w['unread_bytes'] / 1e6:.0f} MB "
+            f"unread when it stopped",
+        ),
+        lag_row(
+            "panel",
+            f"; {ws_bytes[0] / 1e6:.0f} MB received; server CPU {server_cpu / ws_wall:.0%} busy, "
+            f"peak RSS {server_mb:.0f} MB; client CPU {client_cpu / ws_wall:.0%} busy",
+        ),
     ]
 
 
 # ---- (c) the log flood -----------------------------------------------------------------------
 
+
 def _log_rows(src: Path, store: Store, seconds: float) -> list[Row]:
     block = make_block()
     write_source(src, {"log_flood.py": LOGS_SCRIPT})
     (src / "block.bin").write_bytes(block)
-    run = submit(RunSpec(entry="log_flood.py", source=str(src), args=(str(LOG_RATE), str(seconds)),
-                         name="load-logs"), store)
+    run = submit(
+        RunSpec(entry="log_flood.py", source=str(src), args=(str(LOG_RATE), str(seconds)), name="load-logs"), store
+    )
     peaks = PeakRss(run)
     try:
         status = finish(run, timeout=seconds * 10 + 120)
@@ -531,20 +581,32 @@ def _log_rows(src: Path, store: Store, seconds: float) -> list[Row]:
     rate = expected / printed["seconds"] / 1e6
     drain_s = record.stages.get("Finalizing", record.ended or printed["ended"]) - printed["ended"]
     sup = peak.get("supervisor", math.inf)
-    note(f"logs: {expected / 1e6:.0f} MB in {printed['seconds']:.1f} s = {rate:.0f} MB/s; log {size:,} bytes, "
-         f"{lines:,} lines (written {expected:,} bytes, {expected_lines:,} lines), content "
-         f"{'identical' if same else 'DIFFERS'}; end → Finalizing {drain_s:.2f} s; peak RSS supervisor "
-         f"{_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, program {_mb(peak, 'program')}")
+    note(
+        f"logs: {expected / 1e6:.0f} MB in {printed['seconds']:.1f} s = {rate:.0f} MB/s; log {size:,} bytes, "
+        f"{lines:,} lines (written {expected:,} bytes, {expected_lines:,} lines), content "
+        f"{'identical' if same else 'DIFFERS'}; end → Finalizing {drain_s:.2f} s; peak RSS supervisor "
+        f"{_mb(peak, 'supervisor')}, agent {_mb(peak, 'agent')}, program {_mb(peak, 'program')}"
+    )
     return [
-        Row(f"log flood: 1 rank prints whole lines for {printed['seconds']:.0f} s, rate achieved",
-            f"{rate:.0f} MB/s ({expected / 1e6:,.0f} MB)", f"{LOG_RATE / 1e6:.0f} MB/s", rate >= LOG_RATE / 1e6 * 0.99),
-        Row("log flood: captured completely",
+        Row(
+            f"log flood: 1 rank prints whole lines for {printed['seconds']:.0f} s, rate achieved",
+            f"{rate:.0f} MB/s ({expected / 1e6:,.0f} MB)",
+            f"{LOG_RATE / 1e6:.0f} MB/s",
+            rate >= LOG_RATE / 1e6 * 0.99,
+        ),
+        Row(
+            "log flood: captured completely",
             f"log {size:,} of {expected:,} bytes, {lines:,} of {expected_lines:,} lines, content "
             f"{'identical' if same else 'DIFFERS'}; end → Finalizing {drain_s:.1f} s",
-            "log = bytes written", same and lines == expected_lines),
-        Row("log flood: peak RSS (VmHWM)",
+            "log = bytes written",
+            same and lines == expected_lines,
+        ),
+        Row(
+            "log flood: peak RSS (VmHWM)",
             f"supervisor {_mb(peak, 'supervisor')}, rank agent {_mb(peak, 'agent')}, program {_mb(peak, 'program')}",
-            f"supervisor ≤ {RSS_GOAL_MB:.0f} MB", sup <= RSS_GOAL_MB),
+            f"supervisor ≤ {RSS_GOAL_MB:.0f} MB",
+            sup <= RSS_GOAL_MB,
+        ),
     ]
 
 

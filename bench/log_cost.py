@@ -54,8 +54,9 @@ def run() -> list[Row]:
         status = finish(run_)
         total_s = time.perf_counter() - t0
         log_text = run_.logs(0)
-        match = re.search(r"log_ns_per_call=([\d.]+) with_flush_ns=([\d.]+) cpu_ns=([\d.]+) empty_loop_ns=([\d.]+)",
-                          log_text)
+        match = re.search(
+            r"log_ns_per_call=([\d.]+) with_flush_ns=([\d.]+) cpu_ns=([\d.]+) empty_loop_ns=([\d.]+)", log_text
+        )
         if status != "Completed" or match is None:
             raise RuntimeError(f"run {run_.id} ended {status}: {run_.record.root_cause}; log: {log_text[-500:]!r}")
         ns, flushed_ns, cpu_ns, loop_ns = (float(g) for g in match.groups())
@@ -63,17 +64,21 @@ def run() -> list[Row]:
         lines = data.count(b"\n")
         steps = [int(s) for s in re.findall(rb'"name":"x","value":\d+,"step":(\d+)', data)]
         complete = lines == CALLS and len(steps) == CALLS and len(set(steps)) == CALLS and max(steps) == CALLS - 1
-        note(f"log(): {ns:.0f} ns/call wall, {flushed_ns:.0f} ns/call up to flush() done, {cpu_ns:.0f} ns/call "
-             f"CPU of the process (empty loop {loop_ns:.0f} ns); {lines:,} metric lines, "
-             f"{len(set(steps)):,} distinct steps, run took {total_s:.1f} s end to end")
-    return [Row(
-        f"log() in a run: {CALLS:,} calls, cost per call (loop included)",
-        f"{ns / 1000:.2f} µs/call = {1e9 / ns / 1e6:.2f} M calls/s wall (to flush() done {flushed_ns / 1000:.2f} µs, "
-        f"process CPU {cpu_ns / 1000:.2f} µs, empty loop {loop_ns:.0f} ns); "
-        f"{lines:,}/{CALLS:,} values in metrics/rank-0.jsonl" + ("" if complete else " — INCOMPLETE"),
-        "≤ 2 µs/call, all values arrive",
-        ns <= TARGET_NS and complete,
-    )]
+        note(
+            f"log(): {ns:.0f} ns/call wall, {flushed_ns:.0f} ns/call up to flush() done, {cpu_ns:.0f} ns/call "
+            f"CPU of the process (empty loop {loop_ns:.0f} ns); {lines:,} metric lines, "
+            f"{len(set(steps)):,} distinct steps, run took {total_s:.1f} s end to end"
+        )
+    return [
+        Row(
+            f"log() in a run: {CALLS:,} calls, cost per call (loop included)",
+            f"{ns / 1000:.2f} µs/call = {1e9 / ns / 1e6:.2f} M calls/s wall (to flush() done {flushed_ns / 1000:.2f} µs, "
+            f"process CPU {cpu_ns / 1000:.2f} µs, empty loop {loop_ns:.0f} ns); "
+            f"{lines:,}/{CALLS:,} values in metrics/rank-0.jsonl" + ("" if complete else " — INCOMPLETE"),
+            "≤ 2 µs/call, all values arrive",
+            ns <= TARGET_NS and complete,
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -62,10 +62,17 @@ def nproc() -> int:
 def commit() -> str:
     """The checkout's short commit, with ``+changes`` when the tree differs from it."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=HERE, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=HERE,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=HERE, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            check=False,
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (rev or "unknown") + ("+changes" if dirty else "")
@@ -75,15 +82,20 @@ def header() -> str:
     """One line: when, on what machine, with which Python and code."""
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    return (f"{when} · {nproc()} CPUs ({cpu_model()}) · Python {platform.python_version()} · "
-            f"commit {commit()} · load average at start {load}")
+    return (
+        f"{when} · {nproc()} CPUs ({cpu_model()}) · Python {platform.python_version()} · "
+        f"commit {commit()} · load average at start {load}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print and save the table; 1 if a benchmark crashed."""
     parser = argparse.ArgumentParser(description="Run the benchmarks and print one Markdown table.")
-    parser.add_argument("--only", metavar="NAME[,NAME]", help="only these benchmarks, by module name (e.g. load); "
-                        "the table is printed, not saved")
+    parser.add_argument(
+        "--only",
+        metavar="NAME[,NAME]",
+        help="only these benchmarks, by module name (e.g. load); the table is printed, not saved",
+    )
     args = parser.parse_args(argv)
     chosen = BENCHMARKS
     if args.only:
@@ -91,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [(name, bench) for name, bench in BENCHMARKS if bench.__module__ in wanted or name in wanted]
         unknown = wanted - {n for name, bench in chosen for n in (name, bench.__module__)}
         if unknown:
-            parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from "
-                         f"{', '.join(bench.__module__ for _, bench in BENCHMARKS)}")
+            parser.error(
+                f"unknown benchmark {', '.join(sorted(unknown))}; choose from "
+                f"{', '.join(bench.__module__ for _, bench in BENCHMARKS)}"
+            )
     head = header()
     print(f"jupyter_mltrain benchmarks — {head}", file=sys.stderr, flush=True)
     rows: list[Row] = []

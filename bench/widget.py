@@ -61,8 +61,9 @@ def _first_line_magic(shell: Any) -> float:
 
 def _first_line_bare(script: Path) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            cwd=script.parent)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=script.parent
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     elapsed = time.perf_counter() - t0
@@ -79,8 +80,10 @@ def _lag(shell: Any) -> list[float]:
         for xy in msg.get("points", {}).get("t", {}).values():
             lags.extend(now - value for value in xy[1])
 
-    cell = ("%%train\nimport time\nimport jupyter_mltrain as mt\nend = time.time() + 8\n"
-            "while time.time() < end:\n    mt.log('t', time.time())\n    time.sleep(0.02)\n")
+    cell = (
+        "%%train\nimport time\nimport jupyter_mltrain as mt\nend = time.time() + 8\n"
+        "while time.time() < end:\n    mt.log('t', time.time())\n    time.sleep(0.02)\n"
+    )
     result = shell.run_cell(cell)
     if result.error_in_exec or result.error_before_exec:
         raise RuntimeError(f"%%train failed: {result.error_in_exec or result.error_before_exec}")
@@ -122,12 +125,19 @@ def run() -> list[Row]:
     p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
     note(f"lag: {len(lags)} points, p50 {ms(p50)}, p99 {ms(p99)}, max {ms(lags[-1])}")
     return [
-        Row("%%train → first log line in the widget model (median of 5)",
+        Row(
+            "%%train → first log line in the widget model (median of 5)",
             f"{ms(m)} (bare `python main.py` {ms(b)}, +{ms(m - b)})",
-            f"≤ bare + {ms(FIRST_LINE_BUDGET_S)}", m - b <= FIRST_LINE_BUDGET_S),
+            f"≤ bare + {ms(FIRST_LINE_BUDGET_S)}",
+            m - b <= FIRST_LINE_BUDGET_S,
+        ),
         Row("metric lag log() → widget model, p50", ms(p50), f"≤ {ms(LAG_P50_S)}", p50 <= LAG_P50_S),
-        Row("metric lag log() → widget model, p99", f"{ms(p99)} ({len(lags)} points)", f"≤ {ms(LAG_P99_S)}",
-            p99 <= LAG_P99_S),
+        Row(
+            "metric lag log() → widget model, p99",
+            f"{ms(p99)} ({len(lags)} points)",
+            f"≤ {ms(LAG_P99_S)}",
+            p99 <= LAG_P99_S,
+        ),
     ]
 
 

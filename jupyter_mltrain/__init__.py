@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
-_RUNTIME_NAMES = ("flush", "input_path", "local_rank", "log", "log_many", "outputs_dir", "progress", "rank",
-                  "run_id", "world_size")
+_RUNTIME_NAMES = (
+    "flush",
+    "input_path",
+    "local_rank",
+    "log",
+    "log_many",
+    "outputs_dir",
+    "progress",
+    "rank",
+    "run_id",
+    "world_size",
+)
 _LAZY = {
     **{name: "jupyter_mltrain.hostside.runtime" for name in _RUNTIME_NAMES},
     "Experiment": "jupyter_mltrain.api",
@@ -31,6 +39,13 @@ __all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one version, from labextension/package.json through the installed metadata
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("jupyter_mltrain")
+        except PackageNotFoundError:  # the host side, staged to a host without the package
+            return "unknown"
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_mltrain' has no attribute {name!r}")
@@ -41,16 +56,17 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach`` and ``%train_runs``."""
-    from jupyter_mltrain.magics import load_ipython_extension as load
+    import importlib
 
-    load(ipython)
+    importlib.import_module("jupyter_mltrain.magics").load_ipython_extension(ipython)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """The server extension (``jupyter server extension list`` finds it here)."""
-    from jupyter_mltrain.server import _jupyter_server_extension_points as points
+    import importlib
 
-    return points()
+    points: list[dict[str, Any]] = importlib.import_module("jupyter_mltrain.server")._jupyter_server_extension_points()
+    return points
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

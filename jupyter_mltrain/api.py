@@ -1,10 +1,10 @@
 """The Python API: submit runs and read them back (the model is Azure ML's Experiment and Run).
 
-    from jupyter_mltrain import Experiment, RunSpec, Distribution
-    run = Experiment("digits").submit(RunSpec(entry="train.py", source=".",
-                                              distribution=Distribution(mode="torch", processes_per_node=2)))
-    run.wait(show_output=True)
-    run.metrics()
+from jupyter_mltrain import Experiment, RunSpec, Distribution
+run = Experiment("digits").submit(RunSpec(entry="train.py", source=".",
+                                          distribution=Distribution(mode="torch", processes_per_node=2)))
+run.wait(show_output=True)
+run.metrics()
 """
 
 from __future__ import annotations
@@ -26,17 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from jupyter_mltrain.engine.targets import Target, resolve_target
-from jupyter_mltrain.hostside.errors import (
-    TargetError,
-    LaunchWarning,
-    MLTrainError,
-    RunFailed,
-    SnapshotError,
-    SpecError,
-)
 from jupyter_mltrain.engine.plan import make_plan
-from jupyter_mltrain.hostside.procs import process_alive
 from jupyter_mltrain.engine.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
 from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER, RunSpec
 from jupyter_mltrain.engine.store import (
@@ -47,6 +37,16 @@ from jupyter_mltrain.engine.store import (
     new_run_id,
     write_json_atomic,
 )
+from jupyter_mltrain.engine.targets import Target, resolve_target
+from jupyter_mltrain.hostside.errors import (
+    LaunchWarning,
+    MLTrainError,
+    RunFailed,
+    SnapshotError,
+    SpecError,
+    TargetError,
+)
+from jupyter_mltrain.hostside.procs import process_alive
 
 
 def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
@@ -186,7 +186,8 @@ class Preflight:
             f"Dry run: nothing was launched. Target {self.spec.target!r}, mode {plan['mode']}, "
             f"{plan['world_size']} rank(s), launcher {plan['launcher']}.",
             "",
-            f"Files to package ({len(self.files) + len(self.generated)} files, {_size(self.total_bytes)} after ignore rules):",
+            f"Files to package ({len(self.files) + len(self.generated)} files, "
+            f"{_size(self.total_bytes)} after ignore rules):",
         ]
         for rel, size in self.generated:
             lines.append(f"  {_size(size):>10}  {rel}  (generated)")
@@ -197,8 +198,11 @@ class Preflight:
         lines += ["", "Command (run in the snapshot folder): " + " ".join(shlex.quote(a) for a in plan["program"])]
         lines.append("Environment of every rank:")
         lines += [f"  {k}={v}" for k, v in sorted(plan["env"].items())]
-        for rank, (role, env) in enumerate(zip(plan["roles"], plan["rank_env"])):
-            extra = " ".join(f"{k}={v}" for k, v in sorted(env.items())) or "(set by the launcher at start: RANK, LOCAL_RANK from MPI)"
+        for rank, (role, env) in enumerate(zip(plan["roles"], plan["rank_env"], strict=False)):
+            extra = (
+                " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+                or "(set by the launcher at start: RANK, LOCAL_RANK from MPI)"
+            )
             lines.append(f"Rank {rank} ({role}): {extra}")
         for message in self.warnings:
             lines.append(f"Warning: {message}")
@@ -220,7 +224,9 @@ def preflight(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, 
             f"the snapshot would be {total / 1e6:.1f} MB, over the {spec.snapshot.size_limit_mb:g} MB limit; "
             "add large files to .mltrainignore or pass them as --input"
         )
-    return Preflight(spec, listed, total, [(rel, len(d)) for rel, d in files.items()], plan.public(), list(plan.warnings))
+    return Preflight(
+        spec, listed, total, [(rel, len(d)) for rel, d in files.items()], plan.public(), list(plan.warnings)
+    )
 
 
 def _size(n: float) -> str:
@@ -309,7 +315,11 @@ class Run:
                 raise TimeoutError(f"run {self.id} still {record.status} after {timeout} s")
             time.sleep(poll_s)
         if show_output:
-            out.write(f"\nrun {record.id} {record.status}" + (f": {record.root_cause.message}" if record.root_cause else "") + "\n")
+            out.write(
+                f"\nrun {record.id} {record.status}"
+                + (f": {record.root_cause.message}" if record.root_cause else "")
+                + "\n"
+            )
             out.flush()
         if raise_on_error and record.status != Status.COMPLETED.value:
             message = f"run {record.id} {record.status}"
@@ -359,8 +369,9 @@ class Run:
         notes = [f"secret variable {k} was not stored with the run: set it again for the rerun" for k in lost]
         spec = spec.with_changes(
             source=str(self.folder.path / "snapshot"),
-            environment=dataclasses.replace(spec.environment, variables=kept,
-                                            secret_names=spec.environment.secret_names - set(lost)),
+            environment=dataclasses.replace(
+                spec.environment, variables=kept, secret_names=spec.environment.secret_names - set(lost)
+            ),
             origin={**spec.origin, "rerun_of": self.id},
         )
         return submit(spec, self.store), notes
@@ -375,8 +386,9 @@ class Run:
 
         found = entry_points(group="jupyter_mltrain.viewers", name="widget")
         if not found:
-            raise MLTrainError("no run widget is installed (entry point 'jupyter_mltrain.viewers: widget'); "
-                               "reinstall jupyter_mltrain")
+            raise MLTrainError(
+                "no run widget is installed (entry point 'jupyter_mltrain.viewers: widget'); reinstall jupyter_mltrain"
+            )
         viewer = next(iter(found)).load()
         return viewer(self)
 

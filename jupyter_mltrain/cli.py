@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from jupyter_mltrain.engine.spec import RunSpec
 from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed
 from jupyter_mltrain.options import add_run_options, spec_from_options
-from jupyter_mltrain.engine.spec import RunSpec
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,11 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mltrain", description="Train on local CPUs/GPUs or a cluster; keep every log and metric.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("submit", help="package a script and start a run", description="Package SCRIPT's folder "
-                       "and start a run. Options go before SCRIPT; what follows SCRIPT is passed to it.")
+    p = sub.add_parser(
+        "submit",
+        help="package a script and start a run",
+        description="Package SCRIPT's folder "
+        "and start a run. Options go before SCRIPT; what follows SCRIPT is passed to it.",
+    )
     add_run_options(p)
-    p.add_argument("--source", help="folder to package (default: the current folder, or the script's folder "
-                   "if the script lies outside it)")
+    p.add_argument(
+        "--source",
+        help="folder to package (default: the current folder, or the script's folder if the script lies outside it)",
+    )
     p.add_argument("--quiet", action="store_true", help="with --wait, do not stream rank 0's log")
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.add_argument("script", help="entry script")
@@ -80,13 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="destination folder")
 
     p = sub.add_parser("targets", help="configured compute targets; `targets check NAME` reaches each host")
-    p.add_argument("action", nargs="?", choices=["check"], help="check: per host reachable, python, mpirun, slots, GPUs")
+    p.add_argument(
+        "action", nargs="?", choices=["check"], help="check: per host reachable, python, mpirun, slots, GPUs"
+    )
     p.add_argument("target", nargs="?", help="the target to check")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("doctor", help="check the run index against the run folders and rebuild it from them",
-                       description="Check the run index against the run folders (the truth); rebuild a damaged "
-                       "index from them, index runs it missed, drop rows whose folder is gone.")
+    p = sub.add_parser(
+        "doctor",
+        help="check the run index against the run folders and rebuild it from them",
+        description="Check the run index against the run folders (the truth); rebuild a damaged "
+        "index from them, index runs it missed, drop rows whose folder is gone.",
+    )
     p.add_argument("--check", action="store_true", help="only report; exit 1 if anything needs repair")
     p.add_argument("--json", action="store_true")
     return parser
@@ -106,8 +117,13 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         entry = str(entry_path.resolve().relative_to(source.resolve()))
     except ValueError:
         raise MLTrainError(f"script {args.script!r} is not inside the source folder {str(source)!r}") from None
-    return spec_from_options(args, entry=entry, source=str(source), args=tuple(args.args),
-                             origin={"kind": "script", "script": str(entry_path)})
+    return spec_from_options(
+        args,
+        entry=entry,
+        source=str(source),
+        args=tuple(args.args),
+        origin={"kind": "script", "script": str(entry_path)},
+    )
 
 
 def _fmt_time(ts: float | None) -> str:
@@ -115,10 +131,14 @@ def _fmt_time(ts: float | None) -> str:
 
 
 def _print_table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    widths = (
+        [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+        if rows
+        else [len(h) for h in headers]
+    )
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)))
     for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)))
 
 
 def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
@@ -143,9 +163,18 @@ def _check_target(args: argparse.Namespace) -> int:
 
         from jupyter_mltrain.engine.gpus import detect_gpus
 
-        rows = [{"host": "local", "reachable": True, "slots": os.cpu_count(), "python": platform.python_version(),
-                 "mpirun": shutil.which(target.mpirun), "cpus": os.cpu_count(),
-                 "gpus": [g.index for g in detect_gpus()], "message": "ok"}]
+        rows = [
+            {
+                "host": "local",
+                "reachable": True,
+                "slots": os.cpu_count(),
+                "python": platform.python_version(),
+                "mpirun": shutil.which(target.mpirun),
+                "cpus": os.cpu_count(),
+                "gpus": [g.index for g in detect_gpus()],
+                "message": "ok",
+            }
+        ]
     elif target.kind == "ssh":
         from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
@@ -155,10 +184,22 @@ def _check_target(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
     else:
-        _print_table([[str(r["host"]), "yes" if r["reachable"] else "NO", str(r.get("python") or "-"),
-                       str(r.get("mpirun") or "-"), str(r.get("slots")), str(r.get("cpus") or "-"),
-                       str(len(cast(list[Any], r.get("gpus") or []))), str(r.get("message") or "")] for r in rows],
-                     ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS", "MESSAGE"])
+        _print_table(
+            [
+                [
+                    str(r["host"]),
+                    "yes" if r["reachable"] else "NO",
+                    str(r.get("python") or "-"),
+                    str(r.get("mpirun") or "-"),
+                    str(r.get("slots")),
+                    str(r.get("cpus") or "-"),
+                    str(len(cast(list[Any], r.get("gpus") or []))),
+                    str(r.get("message") or ""),
+                ]
+                for r in rows
+            ],
+            ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS", "MESSAGE"],
+        )
     ready = all(r["reachable"] and r.get("message") == "ok" for r in rows)
     return EXIT_OK if ready else EXIT_RUN_FAILED
 
@@ -182,8 +223,11 @@ def run_command(args: argparse.Namespace) -> int:
         if not args.json:
             print(run.id, file=sys.stderr)
         try:
-            record = run.wait(show_output=not (args.quiet or args.json), raise_on_error=False,
-                              stream=sys.stderr if args.json else sys.stdout)
+            record = run.wait(
+                show_output=not (args.quiet or args.json),
+                raise_on_error=False,
+                stream=sys.stderr if args.json else sys.stdout,
+            )
         except KeyboardInterrupt:
             run.cancel(by="mltrain submit --wait (Ctrl-C)")
             record = run.wait(raise_on_error=False)
@@ -202,14 +246,30 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "runs":
         records = store.list(experiment=args.experiment, status=args.status, limit=args.limit)
         if store.degraded:
-            print(f"mltrain: warning: the run index cannot be used ({store.index_error}); listed from the run "
-                  "folders. `mltrain doctor` rebuilds it.", file=sys.stderr)
+            print(
+                f"mltrain: warning: the run index cannot be used ({store.index_error}); listed from the run "
+                "folders. `mltrain doctor` rebuilds it.",
+                file=sys.stderr,
+            )
         if args.json:
             print(json.dumps([r.to_dict() for r in records]))
         else:
             _print_table(
-                [[r.id, r.experiment, r.name, r.status, r.target, r.mode, str(r.ranks), _fmt_time(r.created),
-                  format_duration(r.duration), _main_metric(r.metrics)] for r in records],
+                [
+                    [
+                        r.id,
+                        r.experiment,
+                        r.name,
+                        r.status,
+                        r.target,
+                        r.mode,
+                        str(r.ranks),
+                        _fmt_time(r.created),
+                        format_duration(r.duration),
+                        _main_metric(r.metrics),
+                    ]
+                    for r in records
+                ],
                 ["ID", "EXPERIMENT", "NAME", "STATUS", "TARGET", "MODE", "RANKS", "CREATED", "DURATION", "METRIC"],
             )
         return EXIT_OK
@@ -220,8 +280,11 @@ def run_command(args: argparse.Namespace) -> int:
 
         targets = load_targets()
         if args.json:
-            print(json.dumps([{"name": t.name, "kind": t.kind, "source": t.source, **t.settings()}
-                              for t in targets.values()]))
+            print(
+                json.dumps(
+                    [{"name": t.name, "kind": t.kind, "source": t.source, **t.settings()} for t in targets.values()]
+                )
+            )
         else:
             _print_table([[t.name, t.kind, t.source] for t in targets.values()], ["NAME", "KIND", "SOURCE"])
         return EXIT_OK
@@ -248,8 +311,13 @@ def run_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([{k: m.get(k) for k in ("rank", "name", "value", "step", "time")} for m in metrics]))
         else:
-            _print_table([[str(m["rank"]), m["name"], str(m["value"]), str(m.get("step")), _fmt_time(m["time"])]
-                          for m in metrics], ["RANK", "NAME", "VALUE", "STEP", "TIME"])
+            _print_table(
+                [
+                    [str(m["rank"]), m["name"], str(m["value"]), str(m.get("step")), _fmt_time(m["time"])]
+                    for m in metrics
+                ],
+                ["RANK", "NAME", "VALUE", "STEP", "TIME"],
+            )
         return EXIT_OK
     if args.command == "cancel":
         if run.cancel(by="mltrain cancel"):

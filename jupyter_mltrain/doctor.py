@@ -38,8 +38,13 @@ class Diagnosis:
     @property
     def healthy(self) -> bool:
         """Whether nothing needs repair."""
-        return not (self.index_error or self.missing_from_index or self.rows_without_folder
-                    or self.status_differs or self.half_made)
+        return not (
+            self.index_error
+            or self.missing_from_index
+            or self.rows_without_folder
+            or self.status_differs
+            or self.half_made
+        )
 
     def report(self) -> str:
         """Lines for people."""
@@ -50,10 +55,12 @@ class Diagnosis:
             lines.append(f"index: unreadable: {self.index_error}")
         else:
             lines.append("index: readable")
-        for label, ids in (("runs missing from the index", self.missing_from_index),
-                           ("index rows without a folder", self.rows_without_folder),
-                           ("statuses that differ from the folder", self.status_differs),
-                           ("half-made folders (a submit died)", self.half_made)):
+        for label, ids in (
+            ("runs missing from the index", self.missing_from_index),
+            ("index rows without a folder", self.rows_without_folder),
+            ("statuses that differ from the folder", self.status_differs),
+            ("half-made folders (a submit died)", self.half_made),
+        ):
             if ids:
                 lines.append(f"{label}: {len(ids)} ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''})")
         lines += [f"did: {a}" for a in self.actions]

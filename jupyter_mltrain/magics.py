@@ -25,9 +25,9 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from jupyter_mltrain.api import Preflight, Run, preflight, submit
 from jupyter_mltrain.engine.capture import CellScript, capture_cell
+from jupyter_mltrain.engine.store import Store, default_home
 from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound
 from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
-from jupyter_mltrain.engine.store import Store, default_home
 
 ENTRY = "main.py"
 
@@ -115,6 +115,7 @@ class TrainMagics(Magics):
 
     @cell_magic
     def train(self, line: str, cell: str) -> None:
+        """``%%train [options]``: run this cell as a training run (``%%train --help`` lists the options)."""
         options = parse_line(TRAIN_PARSER, line)
         notebook = self._notebook()
         count = getattr(self.shell, "execution_count", None)
@@ -122,8 +123,9 @@ class TrainMagics(Magics):
         where = f"cell [{count}] of {os.path.basename(notebook)}" if notebook else f"cell [{count}]"
         try:
             assert self.shell is not None  # a magic runs inside a shell
-            script = capture_cell(cell, self.shell.user_ns, params=parse_params(options.param), shell=self.shell,
-                                  origin=where)
+            script = capture_cell(
+                cell, self.shell.user_ns, params=parse_params(options.param), shell=self.shell, origin=where
+            )
             files = {ENTRY: script.script.encode(), **script.files}
             spec = spec_from_options(options, entry=ENTRY, source=options.source or os.getcwd(), origin=origin)
             if options.dry_run:
@@ -132,8 +134,11 @@ class TrainMagics(Magics):
                 display({"text/plain": _report(preflight(spec, self.store, files=files), script)}, raw=True)
                 return
             if script.unresolved:
-                warnings.warn(f"mltrain: the cell uses names defined nowhere: {', '.join(script.unresolved)}",
-                              LaunchWarning, stacklevel=2)
+                warnings.warn(
+                    f"mltrain: the cell uses names defined nowhere: {', '.join(script.unresolved)}",
+                    LaunchWarning,
+                    stacklevel=2,
+                )
             run = submit(spec, self.store, files=files)
         except MLTrainError as exc:
             raise UsageError(f"%%train: {exc}") from None
@@ -153,11 +158,14 @@ class TrainMagics(Magics):
             widget.wait(raise_on_error=raise_on_error)
         except KeyboardInterrupt:
             widget.start()
-            print(f"Stopped waiting; run {run.id} goes on (the widget stays live; cancel it with its button "
-                  f"or `mltrain cancel {run.id}`).")
+            print(
+                f"Stopped waiting; run {run.id} goes on (the widget stays live; cancel it with its button "
+                f"or `mltrain cancel {run.id}`)."
+            )
 
     @line_magic
     def train_attach(self, line: str) -> None:
+        """``%train_attach RUN_ID``: show the live widget of a run, from its first line."""
         options = parse_line(ATTACH_PARSER, line)
         run_id = options.run or self._default_run()
         try:
@@ -183,6 +191,7 @@ class TrainMagics(Magics):
 
     @line_magic
     def train_runs(self, line: str) -> None:
+        """``%train_runs``: a table of recent runs."""
         options = parse_line(RUNS_PARSER, line)
         from IPython.display import display
 

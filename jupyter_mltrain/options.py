@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.engine.spec import (
     MODES,
     Distribution,
@@ -21,40 +20,71 @@ from jupyter_mltrain.engine.spec import (
     parse_assignments,
     parse_param_value,
 )
+from jupyter_mltrain.hostside.errors import SpecError
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that describe a run (where, how many, which mode, env, inputs, params)."""
     parser.add_argument("--target", default="local", help="compute target from mltrain.toml (default local)")
     parser.add_argument("--np", type=int, default=1, metavar="N", help="processes per node (default 1)")
-    parser.add_argument("--nodes", type=int, default=1, metavar="K", help="number of nodes (cluster targets; default 1)")
-    parser.add_argument("--mode", default="none", metavar="MODE", help=f"distribution mode: {' | '.join(MODES)} (default none)")
+    parser.add_argument(
+        "--nodes", type=int, default=1, metavar="K", help="number of nodes (cluster targets; default 1)"
+    )
+    parser.add_argument(
+        "--mode", default="none", metavar="MODE", help=f"distribution mode: {' | '.join(MODES)} (default none)"
+    )
     parser.add_argument("--workers", type=int, metavar="W", help="tf-ps: number of workers")
     parser.add_argument("--ps", type=int, metavar="P", help="tf-ps: number of parameter servers")
     parser.add_argument("--name", help="run name")
     parser.add_argument("--experiment", default="default", metavar="E", help="experiment name (default 'default')")
-    parser.add_argument("--param", action="append", default=[], metavar="K=V",
-                        help="parameter: a variable in the script and recorded with the run (Python literal or text)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="parameter: a variable in the script and recorded with the run (Python literal or text)",
+    )
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="input file or folder")
     parser.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable for the ranks")
-    parser.add_argument("--secret-env", action="append", default=[], metavar="K=V",
-                        help="environment variable that is never written to disk or shown")
-    parser.add_argument("--requirements", metavar="FILE",
-                        help="pip requirements for the ranks: a venv built once per file content, on top of the base")
+    parser.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="environment variable that is never written to disk or shown",
+    )
+    parser.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="pip requirements for the ranks: a venv built once per file content, on top of the base",
+    )
     parser.add_argument("--gpus", help="comma-separated GPU ids to use (default: all)")
-    parser.add_argument("--gpu-policy", default="per-rank", choices=["per-rank", "all"],
-                        help="per-rank: one GPU per rank via CUDA_VISIBLE_DEVICES; all: every rank sees all")
+    parser.add_argument(
+        "--gpu-policy",
+        default="per-rank",
+        choices=["per-rank", "all"],
+        help="per-rank: one GPU per rank via CUDA_VISIBLE_DEVICES; all: every rank sees all",
+    )
     parser.add_argument("--share-gpus", action="store_true", help="allow more ranks than GPUs")
     parser.add_argument("--python", help="interpreter for the ranks (default: this one)")
-    parser.add_argument("--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit (default 300)")
+    parser.add_argument(
+        "--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit (default 300)"
+    )
     parser.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds between SIGTERM and SIGKILL")
-    parser.add_argument("--hang-timeout", type=float, metavar="S",
-                        help="report a hang (naming the rank, with every rank's stack) when a rank's interpreter "
-                        "stops beating or no rank prints or logs anything for S seconds (default: off)")
+    parser.add_argument(
+        "--hang-timeout",
+        type=float,
+        metavar="S",
+        help="report a hang (naming the rank, with every rank's stack) when a rank's interpreter "
+        "stops beating or no rank prints or logs anything for S seconds (default: off)",
+    )
     parser.add_argument("--gather-outputs", default="rank0", choices=["rank0", "all"], help="whose ./outputs to keep")
     parser.add_argument("--wait", action="store_true", help="block until the run ends; fail if it did not complete")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="launch nothing: show what would be packaged and what each rank would get")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="launch nothing: show what would be packaged and what each rank would get",
+    )
 
 
 def parse_gpus(text: str | None) -> tuple[int, ...] | None:
@@ -97,12 +127,19 @@ def spec_from_options(
         args=args,
         target=options.target,
         distribution=Distribution(
-            mode=options.mode, processes_per_node=options.np, nodes=options.nodes, workers=options.workers,
-            parameter_servers=options.ps, gpus=parse_gpus(options.gpus), gpu_policy=options.gpu_policy,
+            mode=options.mode,
+            processes_per_node=options.np,
+            nodes=options.nodes,
+            workers=options.workers,
+            parameter_servers=options.ps,
+            gpus=parse_gpus(options.gpus),
+            gpu_policy=options.gpu_policy,
             allow_gpu_sharing=options.share_gpus,
         ),
         environment=Environment(
-            python=options.python, variables=variables, secret_names=frozenset(secrets),
+            python=options.python,
+            variables=variables,
+            secret_names=frozenset(secrets),
             requirements=requirements,
         ),
         inputs=parse_assignments(options.input, "--input"),

@@ -77,15 +77,29 @@ class JupyterServer:
         import sys
         import urllib.request
 
-        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
-                   JUPYTERLAB_SETTINGS_DIR=str(self.workdir / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"))
+        env = dict(
+            os.environ,
+            JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
+            JUPYTERLAB_SETTINGS_DIR=str(self.workdir / "settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"),
+        )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, *self.app_args, "--no-browser", "--ServerApp.ip=127.0.0.1",
-                 f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-                 f"--ServerApp.root_dir={self.root}", "--allow-root"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+                [
+                    sys.executable,
+                    *self.app_args,
+                    "--no-browser",
+                    "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={self.port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={self.token}",
+                    f"--ServerApp.root_dir={self.root}",
+                    "--allow-root",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.root,
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -94,7 +108,9 @@ class JupyterServer:
                 return self
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("the Jupyter server did not start:\n" + self.log_path.read_text()[-3000:]) from None
+                    raise AssertionError(
+                        "the Jupyter server did not start:\n" + self.log_path.read_text()[-3000:]
+                    ) from None
                 time.sleep(0.3)
 
     def stop(self) -> None:

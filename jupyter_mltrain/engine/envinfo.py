@@ -40,7 +40,10 @@ def collect(python: str, hosts: list[str]) -> dict[str, Any]:
         try:
             version = subprocess.run(
                 [python, "-c", "import sys; print(sys.version.split()[0])"],
-                capture_output=True, text=True, timeout=30, check=True,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             version = "unknown"

@@ -19,9 +19,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import socket
-import secrets
 import subprocess
 import sys
 import time
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.engine.targets import SlurmTarget, SSHClusterTarget, Target
-from jupyter_mltrain.hostside.venv import env_key, env_python
-from jupyter_mltrain.hostside.errors import LaunchError, SpecError
 from jupyter_mltrain.engine.gpus import detect_gpus
 from jupyter_mltrain.engine.spec import RunSpec
+from jupyter_mltrain.engine.targets import SlurmTarget, SSHClusterTarget, Target
+from jupyter_mltrain.hostside.errors import LaunchError, SpecError
+from jupyter_mltrain.hostside.venv import env_key, env_python
 
 MPI_MODES = ("mpi", "horovod")
 
@@ -63,6 +63,7 @@ class LaunchPlan:
 
     def public(self) -> dict[str, Any]:
         """The plan with secret values hidden (for spec folders, logs and dry runs)."""
+
         def hide(env: dict[str, str]) -> dict[str, str]:
             return {k: ("<secret>" if k in self.secret_names else v) for k, v in env.items()}
 
@@ -313,7 +314,12 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         mode=mode,
         world_size=world,
         workdir=str(run_dir / "snapshot"),
-        program=[python, *(["-m", "jupyter_mltrain.hostside.watch"] if spec.hang_timeout_s else []), spec.entry, *spec.args],
+        program=[
+            python,
+            *(["-m", "jupyter_mltrain.hostside.watch"] if spec.hang_timeout_s else []),
+            spec.entry,
+            *spec.args,
+        ],
         env=env,
         rank_env=rank_env,
         roles=roles,
@@ -333,31 +339,53 @@ def _ssh_layout(spec: RunSpec, target: SSHClusterTarget) -> dict[str, Any]:
     ssh = SSHConnection.from_target(target)
     dist = spec.distribution
     if dist.nodes > len(ssh.hosts):
-        raise SpecError("distribution.nodes", f"{dist.nodes} nodes asked, target {target.name!r} has "
-                        f"{len(ssh.hosts)} host(s)")
+        raise SpecError(
+            "distribution.nodes", f"{dist.nodes} nodes asked, target {target.name!r} has {len(ssh.hosts)} host(s)"
+        )
     hosts = ssh.hosts[: dist.nodes]
     if dist.processes_per_node * len(hosts) < spec.world_size:
-        raise SpecError("distribution.processes_per_node", f"{spec.world_size} ranks do not fit in {len(hosts)} node(s) "
-                        f"x {dist.processes_per_node}; raise --np or --nodes")
+        raise SpecError(
+            "distribution.processes_per_node",
+            f"{spec.world_size} ranks do not fit in {len(hosts)} node(s) "
+            f"x {dist.processes_per_node}; raise --np or --nodes",
+        )
     full = [h.address for h in hosts if dist.processes_per_node > h.slots]
     if full:
-        raise SpecError("distribution.processes_per_node", f"{dist.processes_per_node} ranks per node but host(s) "
-                        f"{', '.join(full)} have fewer slots")
-    return {"target": target.name, "cwd": spec.source, "head": hosts[0].address, "hosts": ",".join(f"{h.address}:{dist.processes_per_node}" for h in hosts),
-            "workdir": target.workdir, "cleanup": target.cleanup, "shared_fs": target.shared_fs,
-            "nodes": [h.address for h in hosts]}
+        raise SpecError(
+            "distribution.processes_per_node",
+            f"{dist.processes_per_node} ranks per node but host(s) {', '.join(full)} have fewer slots",
+        )
+    return {
+        "target": target.name,
+        "cwd": spec.source,
+        "head": hosts[0].address,
+        "hosts": ",".join(f"{h.address}:{dist.processes_per_node}" for h in hosts),
+        "workdir": target.workdir,
+        "cleanup": target.cleanup,
+        "shared_fs": target.shared_fs,
+        "nodes": [h.address for h in hosts],
+    }
 
 
 def _slurm_layout(spec: RunSpec, target: SlurmTarget) -> dict[str, Any]:
     """What the batch job asks for, from the spec and the target (``--np`` = tasks per node)."""
     dist = spec.distribution
     nodes, per_node = dist.nodes, dist.processes_per_node
-    return {"nodes": nodes, "ntasks_per_node": per_node, "partition": target.partition,
-            "account": target.account, "time": target.time,
-            "gpus_per_node": target.gpus_per_node, "sbatch_options": list(target.sbatch_options),
-            "collector_host": target.collector_host or target.login_host or "127.0.0.1",
-            "world_size": spec.world_size, "target": target.name, "cwd": spec.source,
-            "login_host": target.login_host, "workdir": target.workdir}
+    return {
+        "nodes": nodes,
+        "ntasks_per_node": per_node,
+        "partition": target.partition,
+        "account": target.account,
+        "time": target.time,
+        "gpus_per_node": target.gpus_per_node,
+        "sbatch_options": list(target.sbatch_options),
+        "collector_host": target.collector_host or target.login_host or "127.0.0.1",
+        "world_size": spec.world_size,
+        "target": target.name,
+        "cwd": spec.source,
+        "login_host": target.login_host,
+        "workdir": target.workdir,
+    }
 
 
 def _choose_gpus(spec: RunSpec, launcher: str) -> list[int]:

@@ -111,7 +111,7 @@ def select_files(source: Path, extra_ignore: tuple[str, ...] = ()) -> list[_Entr
     def ignored(rel: str, nested: list[tuple[str, pathspec.PathSpec[Any]]]) -> bool:
         if root_rules.match_file(rel):
             return True
-        return any(rules.match_file(rel[len(prefix):]) for prefix, rules in nested)
+        return any(rules.match_file(rel[len(prefix) :]) for prefix, rules in nested)
 
     while stack:
         rel_dir, nested = stack.pop()

@@ -52,7 +52,10 @@ class Distribution:
         elif self.workers is not None or self.parameter_servers is not None:
             raise SpecError("distribution", f"workers/parameter_servers apply to mode 'tf-ps' only, not {self.mode!r}")
         if self.gpu_policy not in GPU_POLICIES:
-            raise SpecError("distribution.gpu_policy", f"unknown policy {self.gpu_policy!r}; choose one of: {', '.join(GPU_POLICIES)}")
+            raise SpecError(
+                "distribution.gpu_policy",
+                f"unknown policy {self.gpu_policy!r}; choose one of: {', '.join(GPU_POLICIES)}",
+            )
         if self.gpus is not None:
             if any(not isinstance(g, int) or isinstance(g, bool) or g < 0 for g in self.gpus):
                 raise SpecError("distribution.gpus", f"GPU ids must be non-negative integers, got {list(self.gpus)!r}")
@@ -149,7 +152,9 @@ class RunSpec:
         if not isinstance(self.target, str) or not self.target:
             raise SpecError("target", f"bad target name {self.target!r}")
         if not isinstance(self.experiment, str) or not re.match(r"^[\w.\- ]{1,128}$", self.experiment):
-            raise SpecError("experiment", f"bad experiment name {self.experiment!r}: use letters, digits, space, '.', '-', '_'")
+            raise SpecError(
+                "experiment", f"bad experiment name {self.experiment!r}: use letters, digits, space, '.', '-', '_'"
+            )
         if self.name is not None and (not isinstance(self.name, str) or len(self.name) > 256 or "\0" in self.name):
             raise SpecError("name", f"bad run name {self.name!r}")
         for key, path in self.inputs.items():

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from jupyter_mltrain.engine.targets import SSHClusterTarget, SSHHost, SlurmTarget, Target, parse_host
+from jupyter_mltrain.engine.targets import SlurmTarget, SSHClusterTarget, SSHHost, Target, parse_host
 from jupyter_mltrain.hostside.errors import TargetError
 
 CONNECT_TIMEOUT_S = 5
@@ -119,9 +119,19 @@ class SSHConnection:
 
     def ssh_args(self) -> list[str]:
         """ssh and its options, without the destination."""
-        args = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT_S}",
-                "-o", f"StrictHostKeyChecking={'accept-new' if self.accept_new_host_keys else 'yes'}",
-                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+        args = [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={CONNECT_TIMEOUT_S}",
+            "-o",
+            f"StrictHostKeyChecking={'accept-new' if self.accept_new_host_keys else 'yes'}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+        ]
         if self.known_hosts:
             args += ["-o", f"UserKnownHostsFile={ssh_option_value(self.known_hosts)}"]
         if self.port:

@@ -10,17 +10,20 @@ with the target's interpreter; no remote shell parses anything but one quoted ar
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tarfile
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.ssh import SSHConnection, ssh_failure_message
 from jupyter_mltrain.engine.targets import SSHHost
+from jupyter_mltrain.hostside.errors import LaunchError
 
 OBJECTS = ".mltrain-objects"
 # What travels to every host (standard library only; import-linter holds it): the package's root,
@@ -118,8 +121,15 @@ def _run(target: SSHConnection, host: SSHHost, argv: list[str], data: bytes, tim
     return out.stdout
 
 
-def stage_host(target: SSHConnection, host: SSHHost, folder: Path, manifest: dict[str, tuple[int, str, int]],
-               workdir: str, run_name: str, timeout: float = 600) -> StageReport:
+def stage_host(
+    target: SSHConnection,
+    host: SSHHost,
+    folder: Path,
+    manifest: dict[str, tuple[int, str, int]],
+    workdir: str,
+    run_name: str,
+    timeout: float = 600,
+) -> StageReport:
     """Copy ``folder`` (described by ``manifest``) to ``workdir/run_name`` on ``host``."""
     digests = sorted({d for _, d, _ in manifest.values()})
     raw = _run(target, host, [target.python, "-c", _MISSING, workdir], json.dumps(digests).encode(), timeout)
@@ -144,8 +154,14 @@ def stage_host(target: SSHConnection, host: SSHHost, folder: Path, manifest: dic
     return StageReport(host.address, len(manifest), len(missing), sent)
 
 
-def stage(target: SSHConnection, folder: Path, workdir: str, run_name: str, hosts: list[SSHHost] | None = None,
-          known: dict[str, list[object]] | None = None) -> list[StageReport]:
+def stage(
+    target: SSHConnection,
+    folder: Path,
+    workdir: str,
+    run_name: str,
+    hosts: list[SSHHost] | None = None,
+    known: dict[str, list[object]] | None = None,
+) -> list[StageReport]:
     """Stage ``folder`` to every host (or ``hosts``) at once; the first failure names its host."""
     manifest = snapshot_manifest(folder, known)
     chosen = hosts or list(target.hosts)
@@ -165,8 +181,9 @@ with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
 
 def fetch_outputs(target: SSHConnection, host: SSHHost, remote_run: str, dest: Path) -> None:
     """Copy ``<remote_run>/outputs`` from ``host`` into ``dest`` (a tar stream over ssh)."""
-    out = subprocess.run(target.command(host, [target.python, "-c", _TAR_OUTPUTS, remote_run]), capture_output=True,
-                         timeout=3600)
+    out = subprocess.run(
+        target.command(host, [target.python, "-c", _TAR_OUTPUTS, remote_run]), capture_output=True, timeout=3600
+    )
     if out.returncode != 0:
         raise LaunchError(f"copying outputs from {host.address} failed: {out.stderr.decode(errors='replace')[-300:]}")
     dest.mkdir(parents=True, exist_ok=True)
@@ -182,26 +199,33 @@ def _private_data(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
     return kept.replace(mode=0o700 if kept.isdir() else 0o600 | (kept.mode & 0o100), deep=False)
 
 
-def stage_rank_side(target: SSHConnection, workdir: str, hosts: list[SSHHost] | None = None) -> tuple[str, list[StageReport]]:
-    """Stage the host side (the package root, ``hostside/`` and ``integrations/``) to ``<workdir>/.mltrain-pkg-<content hash>``; return that folder and the reports."""
-    import hashlib
-    import shutil
-    import tempfile
-
+def host_side_files() -> dict[str, bytes]:
+    """What travels to every host, by path under the package (``__init__.py``, ``hostside/…``, ``integrations/…``)."""
     src = Path(__file__).resolve().parents[1]  # the package root: jupyter_mltrain/
+    files = [src / "__init__.py"] + sorted(
+        path for sub in HOST_SIDE_FOLDERS for path in (src / sub).rglob("*.py") if "__pycache__" not in path.parts
+    )
+    return {path.relative_to(src).as_posix(): path.read_bytes() for path in files}
+
+
+def write_host_side(folder: Path) -> str:
+    """Write the host side as ``folder/jupyter_mltrain/…``; return its content hash (16 hex digits)."""
     digest = hashlib.sha256()
+    for rel, data in host_side_files().items():
+        digest.update(rel.encode() + b"\0" + data)
+        dest = folder / "jupyter_mltrain" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    return digest.hexdigest()[:16]
+
+
+def stage_rank_side(
+    target: SSHConnection, workdir: str, hosts: list[SSHHost] | None = None
+) -> tuple[str, list[StageReport]]:
+    """Stage the host side to ``<workdir>/.mltrain-pkg-<content hash>``; return that folder and the reports."""
     folder = Path(tempfile.mkdtemp(prefix="mltrain-pkg-"))
     try:
-        files = [src / "__init__.py"] + sorted(
-            path for sub in HOST_SIDE_FOLDERS for path in (src / sub).rglob("*.py") if "__pycache__" not in path.parts)
-        for path in files:
-            rel = path.relative_to(src).as_posix()
-            data = path.read_bytes()
-            digest.update(rel.encode() + b"\0" + data)
-            dest = folder / "jupyter_mltrain" / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
-        name = f".mltrain-pkg-{digest.hexdigest()[:16]}"
+        name = f".mltrain-pkg-{write_host_side(folder)}"
         return f"{workdir}/{name}", stage(target, folder, workdir, name, hosts)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
-
-import tomllib
 
 from jupyter_mltrain.hostside.errors import TargetError
 
@@ -56,8 +55,9 @@ def _words(value: Any) -> bool:
 
 
 def _env(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str)
-                                           for k, v in value.items())
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _ENV_NAME.match(k) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 def _check(checker: Callable[[Any], bool]) -> dict[str, Any]:
@@ -142,10 +142,13 @@ class _SSHAccess:
 
     def _check_user(self, target: str) -> None:
         text = self.user
-        if text is not None and (not text or text.startswith("-")
-                                 or any(c.isspace() or not c.isprintable() for c in text)):
-            raise TargetError(f"target {target!r}: bad user {text!r}; a user name cannot be empty, start with '-' "
-                              "or contain spaces or control characters")
+        if text is not None and (
+            not text or text.startswith("-") or any(c.isspace() or not c.isprintable() for c in text)
+        ):
+            raise TargetError(
+                f"target {target!r}: bad user {text!r}; a user name cannot be empty, start with '-' "
+                "or contain spaces or control characters"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +198,10 @@ class SlurmTarget(_SSHAccess, _TargetBase):
 
 Target = LocalTarget | SSHClusterTarget | SlurmTarget
 TARGET_CLASSES: dict[str, type[LocalTarget] | type[SSHClusterTarget] | type[SlurmTarget]] = {
-    "local": LocalTarget, "ssh": SSHClusterTarget, "slurm": SlurmTarget}
+    "local": LocalTarget,
+    "ssh": SSHClusterTarget,
+    "slurm": SlurmTarget,
+}
 
 
 def parse_host(target: str, item: Any) -> SSHHost:

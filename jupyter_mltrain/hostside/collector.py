@@ -35,7 +35,9 @@ class Source(Protocol):
 
     label: str
 
-    def fileno(self) -> int: ...
+    def fileno(self) -> int:
+        """The descriptor to wait on for this source's next frames."""
+        ...
 
     def on_readable(self) -> tuple[list[Frame], list[Source], bool]:
         """Return (frames, new sources, closed)."""

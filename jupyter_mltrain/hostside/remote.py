@@ -43,8 +43,17 @@ def mpirun_argv(config: dict[str, Any], env_names: list[str]) -> list[str]:
     argv = [config["mpirun"]]
     if os.geteuid() == 0:
         argv.append("--allow-run-as-root")
-    argv += ["--oversubscribe", "--bind-to", "none", "--host", config["hosts"], "-np", str(config["np"]),
-             "-wdir", config["workdir"]]
+    argv += [
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "--host",
+        config["hosts"],
+        "-np",
+        str(config["np"]),
+        "-wdir",
+        config["workdir"],
+    ]
     for name in env_names:
         argv += ["-x", name]
     argv += list(config.get("mpirun_args") or [])
@@ -66,8 +75,14 @@ def process_state(pid: int) -> str | None:
             code = fh.read().rsplit(b")", 1)[1].split()[0].decode()
     except (OSError, IndexError, ValueError):
         return None
-    names = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "stopped by a tracer",
-             "Z": "zombie"}
+    names = {
+        "R": "running",
+        "S": "sleeping",
+        "D": "disk sleep",
+        "T": "stopped",
+        "t": "stopped by a tracer",
+        "Z": "zombie",
+    }
     return f"{code} ({names.get(code, 'other')})"
 
 
@@ -101,8 +116,12 @@ def dump_stacks(request: dict[str, Any]) -> dict[str, dict[str, str | None]]:
         except (ProcessLookupError, PermissionError):
             pass
         if py_spy:
-            dumps[rank] = subprocess.Popen([py_spy, "dump", "--nonblocking", "--pid", str(pid)],
-                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            dumps[rank] = subprocess.Popen(
+                [py_spy, "dump", "--nonblocking", "--pid", str(pid)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         else:
             answers[rank]["py_spy"] = f"(py-spy is neither on PATH nor next to {sys.executable})\n"
     deadline = time.monotonic() + float(request["timeout"])

@@ -34,8 +34,9 @@ def env_python(home: Path, base_python: str, requirements: str) -> Path:
     return home / "envs" / env_key(base_python, requirements) / "bin" / "python"
 
 
-def ensure_env(home: Path, base_python: str, requirements: str, cwd: Path, log_path: Path,
-               key: str | None = None) -> Path:
+def ensure_env(
+    home: Path, base_python: str, requirements: str, cwd: Path, log_path: Path, key: str | None = None
+) -> Path:
     """Build the environment unless a complete one exists; return its interpreter.
 
     pip runs in ``cwd`` (the snapshot), so relative paths in the requirements mean the
@@ -56,13 +57,23 @@ def ensure_env(home: Path, base_python: str, requirements: str, cwd: Path, log_p
         log.flush()
         steps = [
             [base_python, "-m", "venv", "--system-site-packages", str(folder)],
-            [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r",
-             str(folder / "requirements.txt")],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-r",
+                str(folder / "requirements.txt"),
+            ],
         ]
         for number, argv in enumerate(steps):
             if number == 1:
                 (folder / "requirements.txt").write_text(requirements)
-            code = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT).returncode
+            code = subprocess.run(
+                argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            ).returncode
             if code != 0:
                 log.flush()
                 tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-12:])

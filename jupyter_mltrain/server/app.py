@@ -19,7 +19,9 @@ class MLTrainApp(ExtensionApp):
     name = "jupyter_mltrain"
     load_other_extensions = True
 
-    home = Unicode("", config=True, help="MLTRAIN_HOME to serve (default: $MLTRAIN_HOME, else Jupyter's data dir + /mltrain)")
+    home = Unicode(
+        "", config=True, help="MLTRAIN_HOME to serve (default: $MLTRAIN_HOME, else Jupyter's data dir + /mltrain)"
+    )
     stream_interval = Float(0.25, config=True, help="seconds between websocket pushes (coalescing)")
     list_limit = Int(500, config=True, help="the most runs one GET runs page may return")
     log_chunk_bytes = Int(256 * 1024, config=True, help="the most log bytes one message or GET logs returns")

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import nbformat
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -25,10 +26,10 @@ from tornado import web
 
 from jupyter_mltrain.api import Run, preflight, submit
 from jupyter_mltrain.engine.capture import notebook_script
+from jupyter_mltrain.engine.store import RunRecord, Status, Store
 from jupyter_mltrain.engine.targets import load_targets
 from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound, SpecError
 from jupyter_mltrain.options import add_run_options, spec_from_options
-from jupyter_mltrain.engine.store import RunRecord, Status, Store
 
 AUTH_RESOURCE = "mltrain"
 ENTRY = "main.py"
@@ -103,9 +104,16 @@ class MLTrainHandler(ExtensionHandlerMixin, APIHandler):
 # ---- submitting ------------------------------------------------------------------------
 
 _BODY_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "target": (str, "target"), "np": (int, "np"), "nodes": (int, "nodes"), "mode": (str, "mode"),
-    "workers": (int, "workers"), "ps": (int, "ps"), "name": (str, "name"), "experiment": (str, "experiment"),
-    "hang_timeout": ((int, float), "hang_timeout"), "grace": ((int, float), "grace"),
+    "target": (str, "target"),
+    "np": (int, "np"),
+    "nodes": (int, "nodes"),
+    "mode": (str, "mode"),
+    "workers": (int, "workers"),
+    "ps": (int, "ps"),
+    "name": (str, "name"),
+    "experiment": (str, "experiment"),
+    "hang_timeout": ((int, float), "hang_timeout"),
+    "grace": ((int, float), "grace"),
 }
 
 
@@ -127,7 +135,7 @@ def _options(body: dict[str, Any]) -> argparse.Namespace:
     if not isinstance(params, dict):
         raise SpecError("params", "expected an object of name: value")
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise SpecError("env", "expected an object of NAME: \"value\" strings")
+        raise SpecError("env", 'expected an object of NAME: "value" strings')
     options.param = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in params.items()]
     options.env = [f"{k}={v}" for k, v in env.items()]
     return options
@@ -153,9 +161,9 @@ class _Submission:
         if kind == "notebook":
             content = body.get("content")
             if content is None:
-                try:
-                    content = json.loads(path.read_text())
-                except (OSError, ValueError) as exc:
+                try:  # nbformat upgrades older notebook formats to v4
+                    content = nbformat.read(path, as_version=4)
+                except (OSError, ValueError, nbformat.ValidationError) as exc:
                     raise SpecError("path", f"cannot read notebook {rel!r}: {exc}") from None
             script, self.warnings = notebook_script(content, f"notebook {rel}")
             self.files = {ENTRY: script.encode()}
@@ -178,14 +186,24 @@ class RunsHandler(MLTrainHandler):
     async def get(self) -> None:
         limit = self.int_arg("limit", 50, 1, self.settings["mltrain_app"].list_limit)
         offset = self.int_arg("offset", 0)
-        filters = {"experiment": self.get_argument("experiment", None), "status": self.get_argument("status", None),
-                   "query": self.get_argument("q", None)}
+        filters = {
+            "experiment": self.get_argument("experiment", None),
+            "status": self.get_argument("status", None),
+            "query": self.get_argument("q", None),
+        }
         if filters["status"] is not None and filters["status"] not in {s.value for s in Status}:
             return self.fail(400, f"unknown status {filters['status']!r}", "status")
         records = await self.blocking(self.store.list, limit=limit, offset=offset, **filters)
         total = await self.blocking(self.store.count, **filters)
-        self.reply({"runs": [r.to_dict() for r in records], "total": total, "offset": offset, "limit": limit,
-                    "index_error": self.store.index_error})
+        self.reply(
+            {
+                "runs": [r.to_dict() for r in records],
+                "total": total,
+                "offset": offset,
+                "limit": limit,
+                "index_error": self.store.index_error,
+            }
+        )
 
     @web.authenticated
     @authorized("execute")
@@ -215,8 +233,14 @@ class PreviewHandler(MLTrainHandler):
             return self.fail(400, str(exc))
         data = check.to_dict()
         script = submission.files.get(ENTRY, b"").decode()
-        self.reply({"script": script, "warnings": submission.warnings + data["warnings"],
-                    "files": data["generated"] + data["files"], "plan": data["plan"]})
+        self.reply(
+            {
+                "script": script,
+                "warnings": submission.warnings + data["warnings"],
+                "files": data["generated"] + data["files"],
+                "plan": data["plan"],
+            }
+        )
 
 
 class RunHandler(MLTrainHandler):
@@ -354,19 +378,31 @@ class TargetsHandler(MLTrainHandler):
             out = []
             for target in load_targets(cwd=self.serverapp.root_dir).values():
                 if target.kind == "local":
-                    health = {"reachable": True, "slots": os.cpu_count() or 1,
-                              "gpus": [dataclasses.asdict(g) for g in detect_gpus()], "message": "this machine"}
+                    health = {
+                        "reachable": True,
+                        "slots": os.cpu_count() or 1,
+                        "gpus": [dataclasses.asdict(g) for g in detect_gpus()],
+                        "message": "this machine",
+                    }
                 elif target.kind == "ssh":
                     from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 
                     hosts = check_target(SSHConnection.from_target(target))
                     problems = [f"{h.host}: {h.message}" for h in hosts if not h.reachable or h.message != "ok"]
-                    health = {"reachable": all(h.reachable for h in hosts), "slots": sum(h.slots for h in hosts),
-                              "gpus": [g for h in hosts for g in (h.gpus or [])], "message": "; ".join(problems) or "ok",
-                              "hosts": [h.to_dict() for h in hosts]}
+                    health = {
+                        "reachable": all(h.reachable for h in hosts),
+                        "slots": sum(h.slots for h in hosts),
+                        "gpus": [g for h in hosts for g in (h.gpus or [])],
+                        "message": "; ".join(problems) or "ok",
+                        "hosts": [h.to_dict() for h in hosts],
+                    }
                 else:
-                    health = {"reachable": None, "slots": None, "gpus": [],
-                              "message": f"no health check for {target.kind} targets in this version"}
+                    health = {
+                        "reachable": None,
+                        "slots": None,
+                        "gpus": [],
+                        "message": f"no health check for {target.kind} targets in this version",
+                    }
                 out.append({"name": target.name, "kind": target.kind, "source": target.source, "health": health})
             return out
 

@@ -33,9 +33,9 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from jupyter_mltrain.api import Run
+from jupyter_mltrain.engine.store import RunRecord
 from jupyter_mltrain.hostside.errors import RunNotFound
 from jupyter_mltrain.server.handlers import AUTH_RESOURCE
-from jupyter_mltrain.engine.store import RunRecord
 
 LIST_SIZE = 200
 TICK_BYTES = 8 * 1024 * 1024  # at most this much log per client per tick when catching up
@@ -117,7 +117,11 @@ class RunStream(_Socket):
         last_status: tuple[Any, ...] | None = None
         while True:
             record: RunRecord = await self.blocking(lambda: self.run.record)
-            state = (record.status, record.ended, json.dumps(record.root_cause.to_dict() if record.root_cause else None, sort_keys=True))
+            state = (
+                record.status,
+                record.ended,
+                json.dumps(record.root_cause.to_dict() if record.root_cause else None, sort_keys=True),
+            )
             if state != last_status:
                 last_status = state
                 if not self.send({"type": "status", "run": record.to_dict()}):
@@ -149,12 +153,20 @@ class RunStream(_Socket):
                 self.log_offsets[rank] = nxt
                 sent = True
                 more = more or len(data) >= chunk - 65536
-                if not self.send({"type": "logs", "rank": rank, "offset": start, "next": nxt,
-                                  "data": data.decode("utf-8", "replace")}):
+                if not self.send(
+                    {
+                        "type": "logs",
+                        "rank": rank,
+                        "offset": start,
+                        "next": nxt,
+                        "data": data.decode("utf-8", "replace"),
+                    }
+                ):
                     return None, False
             start = self.metric_offsets.get(rank, 0)
-            records, nxt, thinned = await self.blocking(folder.read_metric_sample, rank, start, METRIC_BYTES,
-                                                        METRIC_POINTS)
+            records, nxt, thinned = await self.blocking(
+                folder.read_metric_sample, rank, start, METRIC_BYTES, METRIC_POINTS
+            )
             if nxt != start:
                 self.metric_offsets[rank] = nxt
                 sent = True

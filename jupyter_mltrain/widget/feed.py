@@ -63,8 +63,15 @@ class Delta:
 
     def message(self, seq: int) -> dict[str, Any]:
         """The custom message the widget sends for this delta."""
-        return {"type": "delta", "seq": seq, "logs": self.logs, "partial": self.partial, "points": self.points,
-                "x_kind": self.x_kind, "skipped": self.skipped}
+        return {
+            "type": "delta",
+            "seq": seq,
+            "logs": self.logs,
+            "partial": self.partial,
+            "points": self.points,
+            "x_kind": self.x_kind,
+            "skipped": self.skipped,
+        }
 
 
 class _RankLog:
@@ -144,8 +151,10 @@ class RunFeed:
     def pending(self) -> bool:
         """Whether any rank's files hold more than has been read."""
         for rank in range(self.ranks):
-            for path, offset in ((self.folder.log_path(rank), self.logs[rank].offset),
-                                 (self.folder.metrics_path(rank), self.metric_offsets[rank])):
+            for path, offset in (
+                (self.folder.log_path(rank), self.logs[rank].offset),
+                (self.folder.metrics_path(rank), self.metric_offsets[rank]),
+            ):
                 try:
                     if os.stat(path).st_size > offset:
                         return True
@@ -205,15 +214,20 @@ class RunFeed:
         if size - offset > METRIC_SKIP_BYTES:
             offset, skipped = _skip_to_tail(str(path), offset, size, METRIC_POLL_BYTES)
             self.metrics_skipped += skipped
-        records, self.metric_offsets[rank], thinned = self.folder.read_metric_sample(rank, offset, METRIC_POLL_BYTES,
-                                                                                     DELTA_POINTS - 1)
+        records, self.metric_offsets[rank], thinned = self.folder.read_metric_sample(
+            rank, offset, METRIC_POLL_BYTES, DELTA_POINTS - 1
+        )
         self.metrics_thinned += thinned
         key = str(rank)
         for rec in records:
             if rec.get("event") == "progress":
                 if rank == 0 or not self.progress or self.progress.get("rank") != 0:
-                    self.progress = {"step": rec.get("step"), "total": rec.get("total"), "rank": rank,
-                                     "time": rec.get("time")}
+                    self.progress = {
+                        "step": rec.get("step"),
+                        "total": rec.get("total"),
+                        "rank": rank,
+                        "time": rec.get("time"),
+                    }
                     delta.progress = self.progress
                 continue
             name = rec.get("name")
@@ -254,6 +268,9 @@ class RunFeed:
             "series": {m: {str(r): [s.x, s.y] for r, s in per.items()} for m, per in self.series.items()},
             "x_kind": dict(self.x_kind),
             # every complete line read but not in the snapshot (skipped ahead, or older than its last lines)
-            "skipped": {str(r): s.lines_read - min(len(s.lines), HISTORY_LINES) for r, s in self.logs.items()
-                        if s.lines_read > min(len(s.lines), HISTORY_LINES)},
+            "skipped": {
+                str(r): s.lines_read - min(len(s.lines), HISTORY_LINES)
+                for r, s in self.logs.items()
+                if s.lines_read > min(len(s.lines), HISTORY_LINES)
+            },
         }

@@ -18,8 +18,8 @@ import anywidget
 import traitlets
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.hostside.errors import RunFailed
 from jupyter_mltrain.engine.store import RunRecord, Status
+from jupyter_mltrain.hostside.errors import RunFailed
 from jupyter_mltrain.widget.feed import RunFeed
 from jupyter_mltrain.widget.summary import summary_html, summary_text
 
@@ -69,8 +69,14 @@ class RunWidget(anywidget.AnyWidget):
     def __init__(self, run: Run, **kwargs: Any) -> None:
         record = run.record
         super().__init__(
-            run_id=run.id, run_name=record.name, experiment=record.experiment, target=record.target,
-            mode=record.mode, ranks=record.ranks, created=record.created, **kwargs,
+            run_id=run.id,
+            run_name=record.name,
+            experiment=record.experiment,
+            target=record.target,
+            mode=record.mode,
+            ranks=record.ranks,
+            created=record.created,
+            **kwargs,
         )
         self.run = run
         self.feed = RunFeed(run.folder, record.ranks, record.created)
@@ -128,8 +134,9 @@ class RunWidget(anywidget.AnyWidget):
         root = self.run.folder.path / "outputs"
         if not root.is_dir():
             return []
-        return [{"path": str(p.relative_to(root)), "size": p.stat().st_size}
-                for p in sorted(root.rglob("*")) if p.is_file()][:500]
+        return [
+            {"path": str(p.relative_to(root)), "size": p.stat().st_size} for p in sorted(root.rglob("*")) if p.is_file()
+        ][:500]
 
     def push_history(self) -> None:
         """Send the whole buffered state (what a new view, or the saved notebook, starts from)."""

@@ -20,8 +20,10 @@ def summary_text(record: RunRecord) -> str:
         f"{record.ranks} rank(s), {format_duration(record.duration)}"
     ]
     for name, summary in sorted(record.metrics.items()):
-        lines.append(f"  {name}: last {_value(summary.get('last'))}  min {_value(summary.get('min'))}  "
-                     f"max {_value(summary.get('max'))}  ({summary.get('count')} values)")
+        lines.append(
+            f"  {name}: last {_value(summary.get('last'))}  min {_value(summary.get('min'))}  "
+            f"max {_value(summary.get('max'))}  ({summary.get('count')} values)"
+        )
     if record.root_cause:
         lines.append(f"  cause: {record.root_cause.message}")
     return "\n".join(lines)
@@ -31,7 +33,8 @@ def summary_html(record: RunRecord) -> str:
     """The same as a small HTML table (escaped)."""
     esc = html.escape
     colour = {"Completed": "#2e7d32", "Failed": "#c62828", "Lost": "#c62828", "Canceled": "#6d6d6d"}.get(
-        record.status, "#1565c0")
+        record.status, "#1565c0"
+    )
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
     rows = "".join(
         f"<tr><td>{esc(name)}</td><td>{esc(_value(s.get('last')))}</td><td>{esc(_value(s.get('min')))}</td>"
@@ -45,12 +48,15 @@ def summary_html(record: RunRecord) -> str:
         f"{esc(format_duration(record.duration))}",
     ]
     if rows:
-        parts.append("<table><tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>values</th></tr>"
-                     f"{rows}</table>")
+        parts.append(
+            f"<table><tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>values</th></tr>{rows}</table>"
+        )
     if record.root_cause:
-        parts.append(f"<pre style='color:#c62828'>{esc(record.root_cause.message)}"
-                     + (f"\n{esc(record.root_cause.traceback)}" if record.root_cause.traceback else "")
-                     + "</pre>")
+        parts.append(
+            f"<pre style='color:#c62828'>{esc(record.root_cause.message)}"
+            + (f"\n{esc(record.root_cause.traceback)}" if record.root_cause.traceback else "")
+            + "</pre>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
@@ -67,8 +73,21 @@ def runs_table_html(records: list[RunRecord]) -> str:
             f"<td>{esc(time.strftime('%m-%d %H:%M:%S', time.localtime(r.created)))}</td>"
             f"<td>{esc(format_duration(r.duration))}</td><td>{esc(metrics)}</td></tr>"
         )
-    head = "".join(f"<th>{h}</th>" for h in ("id", "experiment", "name", "status", "target", "mode", "ranks",
-                                              "started", "duration", "last metrics"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "id",
+            "experiment",
+            "name",
+            "status",
+            "target",
+            "mode",
+            "ranks",
+            "started",
+            "duration",
+            "last metrics",
+        )
+    )
     return f"<table class='mltrain-runs'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -77,6 +96,8 @@ def runs_table_text(records: list[RunRecord]) -> str:
     out = []
     for r in records:
         metrics = ", ".join(f"{k}={_value(v.get('last'))}" for k, v in sorted(r.metrics.items())[:4])
-        out.append(f"{r.id}  {r.experiment:12.12}  {r.name:24.24}  {r.status:10}  {r.target:8.8}  {r.mode:7}  "
-                   f"{r.ranks:>3}  {format_duration(r.duration):>8}  {metrics}")
+        out.append(
+            f"{r.id}  {r.experiment:12.12}  {r.name:24.24}  {r.status:10}  {r.target:8.8}  {r.mode:7}  "
+            f"{r.ranks:>3}  {format_duration(r.duration):>8}  {metrics}"
+        )
     return "\n".join(out) or "no runs"

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS, and its types export nothing
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const repo = path.resolve(__dirname, '..', '..');

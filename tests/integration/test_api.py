@@ -8,13 +8,14 @@ import textwrap
 import pytest
 
 from jupyter_mltrain.api import Experiment, Run
-from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound
 
 
 @pytest.mark.timeout(120)
 def test_experiment_submit_wait_follow_and_download(store, project, tmp_path) -> None:
-    (project / "train.py").write_text(textwrap.dedent("""
+    (project / "train.py").write_text(
+        textwrap.dedent("""
         import time
         from jupyter_mltrain import log, outputs_dir, progress
         for i in range(5):
@@ -24,7 +25,8 @@ def test_experiment_submit_wait_follow_and_download(store, project, tmp_path) ->
             time.sleep(0.1)
         (outputs_dir() / "sub").mkdir()
         (outputs_dir() / "sub" / "a.txt").write_text("A")
-    """))
+    """)
+    )
     exp = Experiment("api-test", store)
     run = exp.submit(RunSpec(entry="train.py", source=str(project), distribution=Distribution(processes_per_node=2)))
     followed = "".join(run.logs(follow=True))
@@ -72,8 +74,12 @@ def test_tf_mode_without_tf_keras_warns_before_launch(store, project, tmp_path) 
     bare = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)
     (project / "train.py").write_text("print('no tf here')\n")
-    spec = RunSpec(entry="train.py", source=str(project), distribution=Distribution(mode="tf", processes_per_node=1),
-                   environment=Environment(python=str(bare / "bin" / "python")))
+    spec = RunSpec(
+        entry="train.py",
+        source=str(project),
+        distribution=Distribution(mode="tf", processes_per_node=1),
+        environment=Environment(python=str(bare / "bin" / "python")),
+    )
     with pytest.warns(LaunchWarning, match="tf-keras is not installed"):
         run = Experiment("w", store).submit(spec)
     run.wait(timeout=50, raise_on_error=False)

@@ -26,7 +26,8 @@ def mltrain(*args: str, cwd: Path, check: bool = False, timeout: float = 120) ->
 @pytest.fixture
 def script(project: Path) -> Path:
     path = project / "train.py"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         import sys
         from jupyter_mltrain import log, outputs_dir, rank
         print("args", sys.argv[1:])
@@ -36,7 +37,8 @@ def script(project: Path) -> Path:
             (outputs_dir() / "result.txt").write_text("42")
         if "--fail" in sys.argv:
             sys.exit(5)
-    """))
+    """)
+    )
     return path
 
 
@@ -45,12 +47,32 @@ RECORD_KEYS = {"id", "name", "experiment", "status", "mode", "ranks", "exit_code
 
 @pytest.mark.timeout(120)
 def test_submit_wait_json_prints_the_final_record_and_passes_args_through(home, project, script) -> None:
-    out = mltrain("submit", "--np", "2", "--name", "first", "--experiment", "exp1", "--wait", "--json",
-                  "train.py", "--lr", "0.1", "--np", "7", cwd=project)
+    out = mltrain(
+        "submit",
+        "--np",
+        "2",
+        "--name",
+        "first",
+        "--experiment",
+        "exp1",
+        "--wait",
+        "--json",
+        "train.py",
+        "--lr",
+        "0.1",
+        "--np",
+        "7",
+        cwd=project,
+    )
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout)
     assert RECORD_KEYS <= set(record)
-    assert (record["status"], record["name"], record["experiment"], record["ranks"]) == ("Completed", "first", "exp1", 2)
+    assert (record["status"], record["name"], record["experiment"], record["ranks"]) == (
+        "Completed",
+        "first",
+        "exp1",
+        2,
+    )
     assert record["exit_codes"] == [0, 0] and record["root_cause"] is None
     logs = mltrain("logs", record["id"], "--rank", "1", cwd=project, check=True).stdout
     assert "args ['--lr', '0.1', '--np', '7']" in logs
@@ -74,8 +96,11 @@ def test_submit_without_wait_prints_only_the_id(home, project, script) -> None:
     out = mltrain("submit", "train.py", cwd=project, check=True)
     run_id = out.stdout.strip()
     assert len(run_id.splitlines()) == 1 and run_id.count("-") == 2
-    wait_for(lambda: json.loads(mltrain("show", run_id, "--json", cwd=project).stdout)["status"] == "Completed",
-             60, what="run to complete")
+    wait_for(
+        lambda: json.loads(mltrain("show", run_id, "--json", cwd=project).stdout)["status"] == "Completed",
+        60,
+        what="run to complete",
+    )
 
 
 @pytest.mark.timeout(120)
@@ -92,8 +117,11 @@ def test_cancel_from_the_cli(home, project) -> None:
     run_id = mltrain("submit", "--np", "2", "sleep.py", cwd=project, check=True).stdout.strip()
     wait_for(lambda: "up" in mltrain("logs", run_id, cwd=project).stdout, 60, what="run up")
     assert "canceling" in mltrain("cancel", run_id, cwd=project, check=True).stdout
-    wait_for(lambda: json.loads(mltrain("show", run_id, "--json", cwd=project).stdout)["status"] == "Canceled",
-             30, what="Canceled")
+    wait_for(
+        lambda: json.loads(mltrain("show", run_id, "--json", cwd=project).stdout)["status"] == "Canceled",
+        30,
+        what="Canceled",
+    )
     assert_no_process_left(run_id)
 
 

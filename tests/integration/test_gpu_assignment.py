@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.engine.targets import LocalTarget
-from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.engine.plan import make_plan
 from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.targets import LocalTarget
+from jupyter_mltrain.hostside.errors import SpecError
 
 
 @pytest.fixture
@@ -21,8 +21,10 @@ def fake_four_gpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bindir = tmp_path / "fake-nvidia-smi-bin"
     bindir.mkdir()
     exe = bindir / "nvidia-smi"
-    exe.write_text("#!/bin/sh\n# FAKE nvidia-smi for tests of GPU assignment\n"
-                   "for i in 0 1 2 3; do echo \"$i, Fake GPU, 16384\"; done\n")
+    exe.write_text(
+        "#!/bin/sh\n# FAKE nvidia-smi for tests of GPU assignment\n"
+        'for i in 0 1 2 3; do echo "$i, Fake GPU, 16384"; done\n'
+    )
     exe.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}:{__import__('os').environ['PATH']}")
 
@@ -69,12 +71,15 @@ def test_without_gpus_ranks_run_on_cpu(tmp_path, monkeypatch) -> None:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("mode", ["none", "mpi"])
 def test_ranks_see_their_assigned_gpu_under_every_launcher(fake_four_gpus, store, project, mode) -> None:
-    (project / "train.py").write_text(textwrap.dedent("""
+    (project / "train.py").write_text(
+        textwrap.dedent("""
         import os
         print("cvd", os.environ["RANK"], os.environ["CUDA_VISIBLE_DEVICES"])
-    """))
-    spec = RunSpec(entry="train.py", source=str(project),
-                   distribution=Distribution(mode=mode, processes_per_node=2, gpus=(2, 3)))
+    """)
+    )
+    spec = RunSpec(
+        entry="train.py", source=str(project), distribution=Distribution(mode=mode, processes_per_node=2, gpus=(2, 3))
+    )
     run = submit(spec, store)
     run.wait(timeout=100)
     assert "cvd 0 2" in run.logs(rank=0)

@@ -14,9 +14,9 @@ import pytest
 from conftest import assert_no_process_left
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
 from jupyter_mltrain.engine.store import Store
+from jupyter_mltrain.hostside.errors import LaunchError
 
 HOROVOD_SCRIPT = textwrap.dedent(
     """

@@ -13,8 +13,8 @@ import pytest
 from conftest import assert_no_process_left, processes_of_run, wait_for
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.hostside.errors import RunFailed
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
+from jupyter_mltrain.hostside.errors import RunFailed
 
 
 def _spec(project: Path, script: str, **kw) -> RunSpec:
@@ -185,6 +185,7 @@ def test_a_million_line_log_keeps_every_line(store, project) -> None:
 def hashlib_lines(n: int):
     def line(i: int) -> bytes:
         return (f"line {i} " + "x" * (i % 50) + "\n").encode()
+
     return line
 
 
@@ -205,8 +206,12 @@ MIXED_LINES = """
 @pytest.mark.timeout(300)
 def test_mpi_ranks_flooding_mixed_lines_keep_every_line_intact(store, project) -> None:
     n = 20_000
-    run = submit(_spec(project, MIXED_LINES.replace("__N__", str(n)),
-                       distribution=Distribution(mode="mpi", processes_per_node=4)), store)
+    run = submit(
+        _spec(
+            project, MIXED_LINES.replace("__N__", str(n)), distribution=Distribution(mode="mpi", processes_per_node=4)
+        ),
+        store,
+    )
     record = run.wait(timeout=280)
     assert record.status == "Completed"
     for rank in range(4):
@@ -249,8 +254,9 @@ def test_mpi_rank_failure_names_the_rank(store, project) -> None:
             sys.exit(3)
         time.sleep(300)
     """
-    run = submit(_spec(project, script, distribution=Distribution(mode="mpi", processes_per_node=2),
-                       grace_period_s=2), store)
+    run = submit(
+        _spec(project, script, distribution=Distribution(mode="mpi", processes_per_node=2), grace_period_s=2), store
+    )
     record = run.wait(timeout=100, raise_on_error=False)
     assert record.status == "Failed"
     assert record.root_cause.rank == 1 and record.root_cause.exit_code == 3
@@ -270,7 +276,9 @@ def test_concurrent_torch_runs_get_distinct_ports_and_both_complete(store, tmp_p
     for i in range(2):
         project = tmp_path / f"p{i}"
         project.mkdir()
-        runs.append(submit(_spec(project, script, distribution=Distribution(mode="torch", processes_per_node=2)), store))
+        runs.append(
+            submit(_spec(project, script, distribution=Distribution(mode="torch", processes_per_node=2)), store)
+        )
     assert runs[0].id != runs[1].id
     ports = []
     for run in runs:

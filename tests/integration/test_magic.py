@@ -12,8 +12,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_mltrain.api import Run
-from jupyter_mltrain.hostside.errors import RunFailed
 from jupyter_mltrain.engine.store import Store
+from jupyter_mltrain.hostside.errors import RunFailed
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def last_run(shell: InteractiveShell) -> Run:
 
 
 def test_cell_runs_with_the_notebook_code_it_uses(ip: InteractiveShell, home: Path) -> None:
-    setup = '''
+    setup = """
 import numpy as np
 import collections.abc as cabc
 from collections import OrderedDict as OD
@@ -61,16 +61,16 @@ class Net(Base):
     def forward(self, v):
         return uses_helper(v) * self.k
 sq = lambda v: v * v
-'''
+"""
     assert run_cell(ip, setup) is None
-    cell = '''%%train --wait --np 2
+    cell = """%%train --wait --np 2
 import jupyter_mltrain as mt
 x = 1
 print("net", Net().forward(x), Net().base())
 print("sq", sq(4), "arr", arr.sum(), arr.shape, "data", data["b"][1], "nan", nan != nan)
 print("aliases", OD.__name__, osp.join("a", "b"), isinstance([], cabc.Sequence), np.__name__)
 print("rank", mt.rank(), "of", mt.world_size())
-'''
+"""
     assert run_cell(ip, cell) is None
     run = last_run(ip)
     assert run.status == "Completed"
@@ -93,11 +93,19 @@ print("rank", mt.rank(), "of", mt.world_size())
 
 
 def test_objects_that_cannot_travel_are_refused_naming_the_variable(ip: InteractiveShell, home: Path) -> None:
-    assert run_cell(ip, "import numpy as np\nbig = np.zeros(3_000_000)\nfh = open(__file__ if '__file__' in dir() else '/etc/hostname')\n"
-                        "def outer():\n    y = 1\n    def inner():\n        return y\n    return inner\nclosure = outer()\n") is None
-    for name, pattern in (("big", r"'big' \(numpy.ndarray, 24.0 MB\).*--input big=PATH"),
-                          ("fh", r"'fh' \(_io.TextIOWrapper\)"),
-                          ("closure", r"closure")):
+    assert (
+        run_cell(
+            ip,
+            "import numpy as np\nbig = np.zeros(3_000_000)\nfh = open(__file__ if '__file__' in dir() else '/etc/hostname')\n"
+            "def outer():\n    y = 1\n    def inner():\n        return y\n    return inner\nclosure = outer()\n",
+        )
+        is None
+    )
+    for name, pattern in (
+        ("big", r"'big' \(numpy.ndarray, 24.0 MB\).*--input big=PATH"),
+        ("fh", r"'fh' \(_io.TextIOWrapper\)"),
+        ("closure", r"closure"),
+    ):
         error = run_cell(ip, f"%%train --np 1\nprint({name})\n")
         assert isinstance(error, UsageError), error
         assert name in str(error)
@@ -107,11 +115,14 @@ def test_objects_that_cannot_travel_are_refused_naming_the_variable(ip: Interact
     assert Store().list() == []  # nothing was launched, nothing half-made
 
 
-def test_quoted_values_on_the_line_lose_their_quotes_and_builtins_ipython_wraps_still_work(ip: InteractiveShell,
-                                                                                          project: Path) -> None:
+def test_quoted_values_on_the_line_lose_their_quotes_and_builtins_ipython_wraps_still_work(
+    ip: InteractiveShell, project: Path
+) -> None:
     (project / "data.txt").write_text("from a file")
-    cell = ("%%train --wait --name 'my run' --param \"tag=two words\" --env 'GREETING=hello world'\n"
-            "import os\nprint(tag, '|', os.environ['GREETING'], '|', open('data.txt').read())\n")
+    cell = (
+        "%%train --wait --name 'my run' --param \"tag=two words\" --env 'GREETING=hello world'\n"
+        "import os\nprint(tag, '|', os.environ['GREETING'], '|', open('data.txt').read())\n"
+    )
     assert run_cell(ip, cell) is None
     run = last_run(ip)
     assert run.logs(0).splitlines() == ["two words | hello world | from a file"]
@@ -151,8 +162,12 @@ def test_dry_run_shows_the_plan_and_launches_nothing(ip: InteractiveShell, proje
     (project / "helper.py").write_text("X = 1\n")
     assert run_cell(ip, "import json\nSEED = 7\n") is None
     capsys.readouterr()
-    assert run_cell(ip, "%%train --dry-run --np 2 --mode torch --env A=b --secret-env API_TOKEN=hush\n"
-                        "print(json.dumps(SEED))\n") is None
+    assert (
+        run_cell(
+            ip, "%%train --dry-run --np 2 --mode torch --env A=b --secret-env API_TOKEN=hush\nprint(json.dumps(SEED))\n"
+        )
+        is None
+    )
     out = capsys.readouterr().out
     assert "Dry run: nothing was launched" in out
     assert "import   json" in out and "value    SEED" in out
@@ -163,15 +178,18 @@ def test_dry_run_shows_the_plan_and_launches_nothing(ip: InteractiveShell, proje
 
 
 def test_wait_raises_with_the_rank_traceback_on_failure(ip: InteractiveShell) -> None:
-    error = run_cell(ip, "%%train --wait --np 2\nimport jupyter_mltrain as mt\nif mt.rank() == 1:\n"
-                         "    raise ValueError('bad batch')\nprint('ok')\n")
+    error = run_cell(
+        ip,
+        "%%train --wait --np 2\nimport jupyter_mltrain as mt\nif mt.rank() == 1:\n"
+        "    raise ValueError('bad batch')\nprint('ok')\n",
+    )
     assert isinstance(error, RunFailed)
     assert "Failed" in str(error) and "rank 1" in str(error) and "ValueError: bad batch" in str(error)
     assert_no_process_left(magics(ip).last_run_id)
 
 
 def test_widget_state_after_wait_has_status_logs_metrics_and_progress(ip: InteractiveShell) -> None:
-    cell = '''%%train --wait --np 2
+    cell = """%%train --wait --np 2
 import sys, time
 import jupyter_mltrain as mt
 for step in range(1, 4):
@@ -182,7 +200,7 @@ for step in range(1, 4):
     time.sleep(0.05)
 print()
 print("\\x1b[32mdone\\x1b[0m")
-'''
+"""
     assert run_cell(ip, cell) is None
     widget = magics(ip).widgets[magics(ip).last_run_id]
     assert widget.status == "Completed"
@@ -201,7 +219,10 @@ print("\\x1b[32mdone\\x1b[0m")
 
 def test_without_wait_the_cell_returns_at_once_and_the_loop_keeps_the_widget_live(ip: InteractiveShell) -> None:
     start = time.monotonic()
-    assert run_cell(ip, "%%train\nimport time\nfor i in range(30):\n    print(i, flush=True)\n    time.sleep(0.1)\n") is None
+    assert (
+        run_cell(ip, "%%train\nimport time\nfor i in range(30):\n    print(i, flush=True)\n    time.sleep(0.1)\n")
+        is None
+    )
     assert time.monotonic() - start < 2.5
     widget = magics(ip).widgets[magics(ip).last_run_id]
     assert widget.status in ("Queued", "Preparing", "Running")

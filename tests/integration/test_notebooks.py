@@ -33,8 +33,9 @@ def test_notebook_runs_in_a_real_kernel_and_saves_the_final_widget_state(name: s
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = NotebookClient(nb, timeout=500, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb, timeout=500, kernel_name="python3", store_widget_state=True, resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError on any error, e.g. a run that did not complete under --wait
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     runs = [model["state"] for model in state.values() if model["state"].get("run_id")]
@@ -45,8 +46,13 @@ def test_notebook_runs_in_a_real_kernel_and_saves_the_final_widget_state(name: s
     assert any(widget["history"]["logs"].values()), "no log lines in the saved widget state"
     assert all(points[0] for per_rank in widget["history"]["series"].values() for points in per_rank.values())
     assert widget["last_metrics"] and widget["progress"].get("total")
-    displayed = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-                 if out.get("metadata", {}).get("jupyter_mltrain")]
+    displayed = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("metadata", {}).get("jupyter_mltrain")
+    ]
     assert displayed and displayed[0]["metadata"]["jupyter_mltrain"]["run_id"] == widget["run_id"]
     assert "Completed" in displayed[-1]["data"]["text/html"]  # what nbconvert and viewers without widgets show
 
@@ -55,13 +61,13 @@ def test_notebook_runs_in_a_real_kernel_and_saves_the_final_widget_state(name: s
 def test_remote_cluster_notebook_trains_on_two_ssh_hosts(sshd, home, tmp_path) -> None:
     import nbformat
     from nbclient import NotebookClient
-
     from test_ssh_runs import cluster_toml
 
     (tmp_path / "mltrain.toml").write_text(cluster_toml(sshd, tmp_path / "remote-work"))
     nb = nbformat.read(NOTEBOOKS / "remote-cluster.ipynb", as_version=4)
-    NotebookClient(nb, timeout=500, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=500, kernel_name="python3", store_widget_state=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     check = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if "targets" in c.source)
     assert "127.0.0.2" in check and "127.0.0.3" in check and "ok" in check
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]

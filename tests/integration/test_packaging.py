@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.timeout(600)
 def test_wheel_has_the_panel_the_widget_and_the_server_config(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-                         capture_output=True, text=True, timeout=580)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=580,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     (wheel,) = tmp_path.glob("jupyter_mltrain-*.whl")
     with zipfile.ZipFile(wheel) as zf:

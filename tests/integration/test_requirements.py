@@ -22,8 +22,11 @@ def make_wheel(folder: Path, value: str) -> Path:
         f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
-    record = [f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()},"
-              f"{len(text.encode())}" for path, text in files.items()]
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()},"
+        f"{len(text.encode())}"
+        for path, text in files.items()
+    ]
     record.append(f"{name}-{version}.dist-info/RECORD,,")
     files[f"{name}-{version}.dist-info/RECORD"] = "\n".join(record) + "\n"
     wheel = folder / f"{name}-{version}-py3-none-any.whl"
@@ -36,7 +39,9 @@ def make_wheel(folder: Path, value: str) -> Path:
 SCRIPT = "import sys, mltrain_testpkg, numpy\nprint(mltrain_testpkg.VALUE, sys.prefix)\n"
 
 
-def test_requirements_build_a_venv_once_and_the_base_packages_stay_visible(store: Store, project: Path, tmp_path: Path) -> None:
+def test_requirements_build_a_venv_once_and_the_base_packages_stay_visible(
+    store: Store, project: Path, tmp_path: Path
+) -> None:
     wheel = make_wheel(tmp_path, "from-the-wheel")
     (project / "train.py").write_text(SCRIPT)
     spec = RunSpec(entry="train.py", source=str(project), environment=Environment(requirements=f"{wheel}\n"))

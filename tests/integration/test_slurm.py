@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from helpers import assert_no_process_left, wait_for
+
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.engine.spec import Distribution, RunSpec
 from jupyter_mltrain.engine.store import Store
@@ -36,9 +36,11 @@ DDP = textwrap.dedent("""
 
 @pytest.fixture
 def hpc(slurm, project: Path) -> Path:
-    (project / "mltrain.toml").write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n'
-                                          '[targets.short]\nkind = "slurm"\npartition = "debug"\ntime = "1"\n'
-                                          '[targets.later]\nkind = "slurm"\nsbatch_options = ["--begin=now+6"]\n')
+    (project / "mltrain.toml").write_text(
+        '[targets.hpc]\nkind = "slurm"\npartition = "debug"\n'
+        '[targets.short]\nkind = "slurm"\npartition = "debug"\ntime = "1"\n'
+        '[targets.later]\nkind = "slurm"\nsbatch_options = ["--begin=now+6"]\n'
+    )
     return project
 
 
@@ -49,8 +51,15 @@ def squeue() -> str:
 @pytest.mark.timeout(240)
 def test_a_two_task_job_trains_and_streams_metrics_while_it_runs(hpc: Path, store: Store) -> None:
     (hpc / "main.py").write_text(DDP)
-    run = submit(RunSpec(entry="main.py", source=str(hpc), target="hpc",
-                         distribution=Distribution(mode="torch", processes_per_node=2)), store)
+    run = submit(
+        RunSpec(
+            entry="main.py",
+            source=str(hpc),
+            target="hpc",
+            distribution=Distribution(mode="torch", processes_per_node=2),
+        ),
+        store,
+    )
     wait_for(lambda: run.metrics() and run.status == "Running", timeout=120, what="a metric while the job runs")
     record = run.wait(raise_on_error=False, timeout=180)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-2000:])
@@ -65,8 +74,16 @@ def test_a_two_task_job_trains_and_streams_metrics_while_it_runs(hpc: Path, stor
 @pytest.mark.timeout(240)
 def test_cancel_scancels_the_job(hpc: Path, store: Store) -> None:
     (hpc / "main.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(300)\n")
-    run = submit(RunSpec(entry="main.py", source=str(hpc), target="hpc", grace_period_s=3,
-                         distribution=Distribution(processes_per_node=2)), store)
+    run = submit(
+        RunSpec(
+            entry="main.py",
+            source=str(hpc),
+            target="hpc",
+            grace_period_s=3,
+            distribution=Distribution(processes_per_node=2),
+        ),
+        store,
+    )
     wait_for(lambda: run.logs(0).startswith("up") and run.logs(1).startswith("up"), timeout=120, what="both tasks up")
     assert run.cancel(by="test")
     assert run.wait(raise_on_error=False, timeout=90).status == "Canceled"
@@ -96,19 +113,29 @@ def test_the_time_in_slurm_s_queue_is_the_queued_stage(hpc: Path, store: Store) 
 
 
 @pytest.mark.timeout(240)
-def test_a_login_node_reached_over_ssh_runs_the_job_and_relays_everything(slurm, sshd, project: Path, store: Store,
-                                                                        tmp_path: Path) -> None:
+def test_a_login_node_reached_over_ssh_runs_the_job_and_relays_everything(
+    slurm, sshd, project: Path, store: Store, tmp_path: Path
+) -> None:
     import sys
 
     work = tmp_path / "cluster-home"
     (project / "mltrain.toml").write_text(
         f'[targets.remote-hpc]\nkind = "slurm"\nlogin_host = "127.0.0.2"\nport = {sshd.port}\n'
         f'identity = "{sshd.client_key}"\nknown_hosts = "{sshd.known_hosts}"\npython = "{sys.executable}"\n'
-        f'workdir = "{work}"\ncollector_host = "127.0.0.2"\nenv = {{ SLURM_CONF = "{slurm.conf}" }}\n')
-    (project / "main.py").write_text(DDP.replace('print("rank"', '(mt.outputs_dir() / f"r{rank}.txt").write_text("x")\n'
-                                                                  'print("rank"'))
-    run = submit(RunSpec(entry="main.py", source=str(project), target="remote-hpc",
-                         distribution=Distribution(mode="torch", processes_per_node=2)), store)
+        f'workdir = "{work}"\ncollector_host = "127.0.0.2"\nenv = {{ SLURM_CONF = "{slurm.conf}" }}\n'
+    )
+    (project / "main.py").write_text(
+        DDP.replace('print("rank"', '(mt.outputs_dir() / f"r{rank}.txt").write_text("x")\nprint("rank"')
+    )
+    run = submit(
+        RunSpec(
+            entry="main.py",
+            source=str(project),
+            target="remote-hpc",
+            distribution=Distribution(mode="torch", processes_per_node=2),
+        ),
+        store,
+    )
     record = run.wait(raise_on_error=False, timeout=200)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-2000:])
     assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from jupyter_mltrain.engine.targets import parse_targets
 from jupyter_mltrain.engine.ssh import SSHConnection, check_target
+from jupyter_mltrain.engine.targets import parse_targets
 
 MLTRAIN = [sys.executable, "-m", "jupyter_mltrain.cli"]
 
@@ -21,18 +21,33 @@ def target(sshd, tmp_path: Path, **kw) -> SSHConnection:
 
 def test_check_reports_each_host(sshd, tmp_path: Path) -> None:
     (tmp_path / "mltrain.toml").write_text(sshd.target_toml())
-    out = subprocess.run([*MLTRAIN, "targets", "check", "cluster", "--json"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60, env=dict(os.environ, MLTRAIN_CONFIG=""))
+    out = subprocess.run(
+        [*MLTRAIN, "targets", "check", "cluster", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, MLTRAIN_CONFIG=""),
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert [r["host"] for r in rows] == ["127.0.0.2", "127.0.0.3"]
     for row in rows:
         assert row["reachable"] and row["message"] == "ok" and row["slots"] == 2
         assert row["python"].count(".") == 2 and row["mpirun"].endswith("mpirun") and row["cpus"] >= 1
-    table = subprocess.run([*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=60)
-    assert table.stdout.splitlines()[0].split() == ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS",
-                                                    "MESSAGE"]
+    table = subprocess.run(
+        [*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert table.stdout.splitlines()[0].split() == [
+        "HOST",
+        "REACHABLE",
+        "PYTHON",
+        "MPIRUN",
+        "SLOTS",
+        "CPUS",
+        "GPUS",
+        "MESSAGE",
+    ]
 
 
 def test_an_unreachable_host_is_named_within_ten_seconds(sshd, tmp_path: Path) -> None:
@@ -43,8 +58,9 @@ def test_an_unreachable_host_is_named_within_ten_seconds(sshd, tmp_path: Path) -
     assert rows["127.0.0.2"].reachable and not rows["127.0.0.5"].reachable
     assert rows["127.0.0.5"].message == "connection refused"
     (tmp_path / "mltrain.toml").write_text(sshd.target_toml(hosts=("127.0.0.5",)))
-    out = subprocess.run([*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        [*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 1 and "127.0.0.5" in out.stdout and "connection refused" in out.stdout
 
 
@@ -64,7 +80,12 @@ def test_bad_host_lists_are_refused_naming_the_target() -> None:
 
     from jupyter_mltrain.hostside.errors import TargetError
 
-    for hosts, message in (('["a:0"]', "at least 1 slot"), ('["a:x"]', "bad slot count"), ("[]", "empty"),
-                           ('["a:1", "a:2"]', "listed twice"), ('["-oProxyCommand=x:1"]', "bad host")):
+    for hosts, message in (
+        ('["a:0"]', "at least 1 slot"),
+        ('["a:x"]', "bad slot count"),
+        ("[]", "empty"),
+        ('["a:1", "a:2"]', "listed twice"),
+        ('["-oProxyCommand=x:1"]', "bad host"),
+    ):
         with pytest.raises(TargetError, match=message):
             SSHConnection.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from helpers import assert_no_process_left
+
 from jupyter_mltrain.api import submit
 from jupyter_mltrain.engine.spec import Distribution, RunSpec
 from jupyter_mltrain.engine.store import Store
@@ -16,10 +16,12 @@ from jupyter_mltrain.engine.store import Store
 
 def cluster_toml(sshd, work: Path) -> str:
     rsh = f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} -o StrictHostKeyChecking=yes -o BatchMode=yes"
-    extra = (f'python = "{sys.executable}"\nmpirun = "/usr/bin/mpirun"\nworkdir = "{work}"\n'
-             # both "hosts" are one machine: shared-memory transport (vader) would mix their segments
-             f'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", "btl_tcp_if_include", "lo", '
-             f'"--mca", "plm_rsh_args", "{rsh}"]\nenv = {{ GLOO_SOCKET_IFNAME = "lo" }}\n')
+    extra = (
+        f'python = "{sys.executable}"\nmpirun = "/usr/bin/mpirun"\nworkdir = "{work}"\n'
+        # both "hosts" are one machine: shared-memory transport (vader) would mix their segments
+        f'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", "btl_tcp_if_include", "lo", '
+        f'"--mca", "plm_rsh_args", "{rsh}"]\nenv = {{ GLOO_SOCKET_IFNAME = "lo" }}\n'
+    )
     return sshd.target_toml(extra=extra)
 
 
@@ -44,10 +46,16 @@ MPI_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.timeout(240)
-def test_mpi_across_two_hosts_streams_logs_metrics_and_brings_outputs_back(cluster: Path, project: Path, store: Store) -> None:
+def test_mpi_across_two_hosts_streams_logs_metrics_and_brings_outputs_back(
+    cluster: Path, project: Path, store: Store
+) -> None:
     (project / "main.py").write_text(MPI_SCRIPT)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
-                   distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2),
+    )
     run = submit(spec, store)
     record = run.wait(raise_on_error=False, timeout=180)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
@@ -89,8 +97,12 @@ DDP_SCRIPT = textwrap.dedent("""
 @pytest.mark.timeout(240)
 def test_torch_ddp_across_two_hosts(cluster: Path, project: Path, store: Store) -> None:
     (project / "main.py").write_text(DDP_SCRIPT)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
-                   distribution=Distribution(mode="torch", processes_per_node=2, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        distribution=Distribution(mode="torch", processes_per_node=2, nodes=2),
+    )
     run = submit(spec, store)
     record = run.wait(raise_on_error=False, timeout=200)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
@@ -109,8 +121,13 @@ def _start(project: Path, store: Store, script: str):
     from helpers import wait_for
 
     (project / "main.py").write_text(script)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster", grace_period_s=3,
-                   distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        grace_period_s=3,
+        distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2),
+    )
     run = submit(spec, store)
     wait_for(lambda: all(run.logs(r).startswith("up") for r in range(4)), timeout=120, what="all 4 ranks up")
     return run
@@ -131,7 +148,11 @@ def test_a_remote_rank_killed_fails_the_run_naming_it(cluster: Path, project: Pa
     from helpers import processes_of_run
 
     run = _start(project, store, SLEEPER)
-    victims = [p for p in processes_of_run(run.id) if p.cmdline()[1:] == ["main.py"] and p.environ().get("OMPI_COMM_WORLD_RANK") == "2"]
+    victims = [
+        p
+        for p in processes_of_run(run.id)
+        if p.cmdline()[1:] == ["main.py"] and p.environ().get("OMPI_COMM_WORLD_RANK") == "2"
+    ]
     assert len(victims) == 1
     victims[0].kill()
     record = run.wait(raise_on_error=False, timeout=60)
@@ -147,7 +168,9 @@ def test_a_cut_ssh_connection_fails_the_run_and_leaves_nothing(cluster: Path, pr
     import psutil
 
     run = _start(project, store, SLEEPER)
-    launched = json.loads((run.folder.path / "supervisor.log").read_text().split("mltrain: launched ", 1)[1].splitlines()[0])
+    launched = json.loads(
+        (run.folder.path / "supervisor.log").read_text().split("mltrain: launched ", 1)[1].splitlines()[0]
+    )
     psutil.Process(launched["pid"]).kill()  # the local ssh client: the connection is gone
     record = run.wait(raise_on_error=False, timeout=60)
     assert record.status == "Failed"
@@ -184,12 +207,19 @@ HANG_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.timeout(240)
 def test_a_stopped_rank_on_the_second_host_is_a_hang_with_every_remote_rank_s_stack(
-        cluster: Path, project: Path, store: Store) -> None:
+    cluster: Path, project: Path, store: Store
+) -> None:
     from helpers import wait_for
 
     (project / "main.py").write_text(HANG_SCRIPT)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster", grace_period_s=3, hang_timeout_s=3.0,
-                   distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        grace_period_s=3,
+        hang_timeout_s=3.0,
+        distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2),
+    )
     run = submit(spec, store)
     wait_for(lambda: all("up" in run.logs(r) for r in range(4)), timeout=120, what="all 4 ranks up")
     record = run.wait(raise_on_error=False, timeout=90)
@@ -239,12 +269,18 @@ TF_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.timeout(300)
-def test_tf_multi_worker_across_two_hosts_gets_the_real_hosts_in_tf_config(cluster: Path, project: Path, store: Store) -> None:
+def test_tf_multi_worker_across_two_hosts_gets_the_real_hosts_in_tf_config(
+    cluster: Path, project: Path, store: Store
+) -> None:
     import json
 
     (project / "main.py").write_text(TF_SCRIPT)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
-                   distribution=Distribution(mode="tf", processes_per_node=1, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        distribution=Distribution(mode="tf", processes_per_node=1, nodes=2),
+    )
     run = submit(spec, store)
     record = run.wait(raise_on_error=False, timeout=280)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
@@ -255,15 +291,21 @@ def test_tf_multi_worker_across_two_hosts_gets_the_real_hosts_in_tf_config(clust
     assert sorted({m["rank"] for m in run.metrics() if m["name"] == "loss"}) == [0, 1]
 
 
-def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: Path, store: Store, tmp_path: Path) -> None:
+def test_an_unreachable_host_fails_the_submit_within_ten_seconds(
+    sshd, project: Path, store: Store, tmp_path: Path
+) -> None:
     import time
 
     from jupyter_mltrain.hostside.errors import TargetError
 
     (project / "mltrain.toml").write_text(sshd.target_toml(hosts=("127.0.0.2", "127.0.0.5")))
     (project / "main.py").write_text("print(1)\n")
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
-                   distribution=Distribution(mode="mpi", processes_per_node=1, nodes=2))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        distribution=Distribution(mode="mpi", processes_per_node=1, nodes=2),
+    )
     start = time.monotonic()
     with pytest.raises(TargetError, match=r"127\.0\.0\.5: connection refused.*") as info:
         submit(spec, store)
@@ -272,16 +314,25 @@ def test_an_unreachable_host_fails_the_submit_within_ten_seconds(sshd, project: 
 
 
 @pytest.mark.timeout(300)
-def test_requirements_venv_is_built_once_per_host_and_reused(cluster: Path, project: Path, store: Store, tmp_path: Path) -> None:
+def test_requirements_venv_is_built_once_per_host_and_reused(
+    cluster: Path, project: Path, store: Store, tmp_path: Path
+) -> None:
     from test_requirements import make_wheel
 
     from jupyter_mltrain.engine.spec import Environment
 
     wheel = make_wheel(tmp_path, "on-the-hosts")
-    (project / "main.py").write_text("import sys, mltrain_testpkg, jupyter_mltrain as mt\n"
-                                     "print(mt.rank(), mltrain_testpkg.VALUE, sys.prefix, flush=True)\n")
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster", environment=Environment(requirements=f"{wheel}\n"),
-                   distribution=Distribution(mode="none", processes_per_node=1, nodes=2))
+    (project / "main.py").write_text(
+        "import sys, mltrain_testpkg, jupyter_mltrain as mt\n"
+        "print(mt.rank(), mltrain_testpkg.VALUE, sys.prefix, flush=True)\n"
+    )
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        environment=Environment(requirements=f"{wheel}\n"),
+        distribution=Distribution(mode="none", processes_per_node=1, nodes=2),
+    )
     first = submit(spec, store)
     record = first.wait(raise_on_error=False, timeout=240)
     assert record.status == "Completed", (record.root_cause, (first.folder.path / "supervisor.log").read_text()[-3000:])
@@ -302,8 +353,15 @@ def test_horovod_across_two_hosts_keeps_parameters_identical(cluster: Path, proj
     from test_horovod import HOROVOD_SCRIPT
 
     (project / "main.py").write_text(HOROVOD_SCRIPT)
-    run = submit(RunSpec(entry="main.py", source=str(project), target="cluster",
-                         distribution=Distribution(mode="horovod", processes_per_node=1, nodes=2)), store)
+    run = submit(
+        RunSpec(
+            entry="main.py",
+            source=str(project),
+            target="cluster",
+            distribution=Distribution(mode="horovod", processes_per_node=1, nodes=2),
+        ),
+        store,
+    )
     record = run.wait(raise_on_error=False, timeout=280)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
     digests = {line.split("sha256=")[1] for r in range(2) for line in run.logs(r).splitlines() if "PARAMS" in line}
@@ -312,12 +370,18 @@ def test_horovod_across_two_hosts_keeps_parameters_identical(cluster: Path, proj
 
 
 @pytest.mark.timeout(300)
-def test_tf_parameter_server_across_two_hosts_completes_with_the_chief(cluster: Path, project: Path, store: Store) -> None:
+def test_tf_parameter_server_across_two_hosts_completes_with_the_chief(
+    cluster: Path, project: Path, store: Store
+) -> None:
     from test_tensorflow import PS_SCRIPT
 
     (project / "main.py").write_text(PS_SCRIPT)
-    spec = RunSpec(entry="main.py", source=str(project), target="cluster",
-                   distribution=Distribution(mode="tf-ps", processes_per_node=2, nodes=2, workers=2, parameter_servers=1))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        distribution=Distribution(mode="tf-ps", processes_per_node=2, nodes=2, workers=2, parameter_servers=1),
+    )
     run = submit(spec, store)
     record = run.wait(raise_on_error=False, timeout=280)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])

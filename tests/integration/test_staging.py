@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mltrain.engine.targets import parse_targets
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.ssh import SSHConnection
 from jupyter_mltrain.engine.staging import stage
+from jupyter_mltrain.engine.targets import parse_targets
+from jupyter_mltrain.hostside.errors import LaunchError
 
 
 def tree(folder: Path) -> dict[str, tuple[str, int]]:
-    return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode & 0o111)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mode & 0o111)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_stage_sends_each_object_once_per_host(sshd, tmp_path: Path) -> None:

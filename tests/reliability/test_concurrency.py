@@ -135,7 +135,8 @@ def test_forked_workers_logging_at_once_keep_every_value_whole(store, project) -
 
 FORK_DURING_A_FLUSH = """
     import os, sys, time
-    from jupyter_mltrain import log, runtime
+    from jupyter_mltrain import log
+    from jupyter_mltrain.hostside import runtime
     log("parent", 1)
     runtime.flush()
     with runtime._lock:  # the writer thread holds this while it writes: a fork can come then

@@ -45,8 +45,12 @@ def test_disk_full_fails_the_run_with_the_reason_and_keeps_what_was_written(smal
     monkeypatch.setenv("MLTRAIN_HOME", str(home))
     store = Store(home)
     (project / "train.py").write_text(textwrap.dedent(FLOOD))
-    run = submit(RunSpec(entry="train.py", source=str(project), grace_period_s=2.0,
-                         distribution=Distribution(processes_per_node=2)), store)
+    run = submit(
+        RunSpec(
+            entry="train.py", source=str(project), grace_period_s=2.0, distribution=Distribution(processes_per_node=2)
+        ),
+        store,
+    )
     record = run.wait(timeout=150, raise_on_error=False)
     assert record.status == "Failed"
     assert "no space left on device" in record.root_cause.message
@@ -57,8 +61,14 @@ def test_disk_full_fails_the_run_with_the_reason_and_keeps_what_was_written(smal
     folder = Path(record.run_dir)
     assert json.loads((folder / "status.json").read_text())["status"] == "Failed"
     assert Store(home).get(run.id).status == "Failed"
-    listed = subprocess.run([sys.executable, "-m", "jupyter_mltrain.cli", "runs", "--json"], check=False, capture_output=True,
-                            text=True, env={**os.environ, "MLTRAIN_HOME": str(home)}, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter_mltrain.cli", "runs", "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLTRAIN_HOME": str(home)},
+        timeout=60,
+    )
     assert json.loads(listed.stdout)[0]["status"] == "Failed"
     # Every line kept is whole and in order; only the very last one may be cut.
     for rank in (0, 1):

@@ -33,8 +33,13 @@ COLLECTIVE_THEN = """
 
 def _spec(project: Path, script: str, **kw) -> RunSpec:
     (project / "train.py").write_text(textwrap.dedent(script))
-    return RunSpec(entry="train.py", source=str(project), distribution=Distribution(mode="torch", processes_per_node=2),
-                   grace_period_s=1.0, **kw)
+    return RunSpec(
+        entry="train.py",
+        source=str(project),
+        distribution=Distribution(mode="torch", processes_per_node=2),
+        grace_period_s=1.0,
+        **kw,
+    )
 
 
 @pytest.mark.timeout(120)
@@ -52,8 +57,9 @@ def test_a_rank_killed_in_a_collective_fails_the_run_naming_it(store, project) -
 
 @pytest.mark.timeout(120)
 def test_a_stopped_rank_is_reported_as_a_hang_with_every_rank_s_stack(store, project) -> None:
-    run = submit(_spec(project, COLLECTIVE_THEN.format(fault="os.kill(os.getpid(), signal.SIGSTOP)"),
-                       hang_timeout_s=3.0), store)
+    run = submit(
+        _spec(project, COLLECTIVE_THEN.format(fault="os.kill(os.getpid(), signal.SIGSTOP)"), hang_timeout_s=3.0), store
+    )
     record = run.wait(timeout=90, raise_on_error=False)
     cause = record.root_cause
     assert record.status == "Failed"
@@ -142,8 +148,17 @@ STOP_ONE = """
 def test_a_stopped_rank_of_a_slurm_job_is_a_hang_with_stacks_from_its_node(slurm, store, project) -> None:
     (project / "mltrain.toml").write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n')
     (project / "main.py").write_text(textwrap.dedent(STOP_ONE))
-    run = submit(RunSpec(entry="main.py", source=str(project), target="hpc", hang_timeout_s=3.0, grace_period_s=1.0,
-                         distribution=Distribution(mode="none", processes_per_node=2)), store)
+    run = submit(
+        RunSpec(
+            entry="main.py",
+            source=str(project),
+            target="hpc",
+            hang_timeout_s=3.0,
+            grace_period_s=1.0,
+            distribution=Distribution(mode="none", processes_per_node=2),
+        ),
+        store,
+    )
     record = run.wait(timeout=90, raise_on_error=False)
     cause = record.root_cause
     assert record.status == "Failed" and cause.hang is True and cause.rank == 1, cause

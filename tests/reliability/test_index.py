@@ -34,8 +34,14 @@ def _quick(project: Path, store: Store, name: str):
 
 def _mltrain(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MLTRAIN_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "jupyter_mltrain.cli", *args], check=False, capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_mltrain.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.mark.timeout(180)
@@ -53,8 +59,10 @@ def test_a_damaged_index_falls_back_to_the_folders_and_doctor_rebuilds_it(home, 
     listed = _mltrain(home, "runs", "--json")
     assert listed.returncode == 0, listed.stderr
     assert "mltrain doctor" in listed.stderr
-    assert {r["name"]: r["status"] for r in json.loads(listed.stdout)} == {"before-0": "Completed",
-                                                                          "before-1": "Completed"}
+    assert {r["name"]: r["status"] for r in json.loads(listed.stdout)} == {
+        "before-0": "Completed",
+        "before-1": "Completed",
+    }
     # A run submitted now still runs and is seen, from its folder.
     degraded = Store(home)
     assert degraded.degraded

@@ -20,8 +20,11 @@ def test_kernel_killed_mid_run_then_attach_shows_every_line_and_metric(home: Pat
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env)
     try:
         execute(kc, "%load_ext jupyter_mltrain")
-        execute(kc, "%%train --np 2\nimport time, jupyter_mltrain as mt\nfor i in range(300):\n"
-                    "    print('line', i, flush=True)\n    mt.log('m', i, step=i)\n    time.sleep(0.01)\n")
+        execute(
+            kc,
+            "%%train --np 2\nimport time, jupyter_mltrain as mt\nfor i in range(300):\n"
+            "    print('line', i, flush=True)\n    mt.log('m', i, step=i)\n    time.sleep(0.01)\n",
+        )
         store = Store()
         deadline = time.monotonic() + 30
         while store.list()[0].status != "Running" and time.monotonic() < deadline:
@@ -31,10 +34,13 @@ def test_kernel_killed_mid_run_then_attach_shows_every_line_and_metric(home: Pat
         kc.wait_for_ready(timeout=60)
         assert store.list()[0].status == "Running", "the run must outlive its kernel"
         execute(kc, "%load_ext jupyter_mltrain\n%train_attach --wait")  # no id: the last run of this notebook
-        report = execute(kc, "m = get_ipython().magics_manager.registry['TrainMagics']\n"
-                             "w = m.widgets[m.last_run_id]\n"
-                             "print(w.status, w.feed.lines_read(0), w.feed.lines_read(1), w.feed.points_read,\n"
-                             "      w.history['logs']['0'][0], '|', w.history['logs']['1'][-1], len(w.history['series']['m']['1'][0]))")
+        report = execute(
+            kc,
+            "m = get_ipython().magics_manager.registry['TrainMagics']\n"
+            "w = m.widgets[m.last_run_id]\n"
+            "print(w.status, w.feed.lines_read(0), w.feed.lines_read(1), w.feed.points_read,\n"
+            "      w.history['logs']['0'][0], '|', w.history['logs']['1'][-1], len(w.history['series']['m']['1'][0]))",
+        )
         assert report.split() == ["Completed", "300", "300", "600", "line", "0", "|", "line", "299", "300"]
     finally:
         kc.stop_channels()

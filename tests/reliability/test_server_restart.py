@@ -65,8 +65,9 @@ class Follower:
 
 async def _submit(server: JupyterServer) -> str:
     body = json.dumps({"kind": "script", "path": "train.py", "np": 2})
-    request = HTTPRequest(f"{server.url}/mltrain/api/runs", method="POST", body=body,
-                          headers={"Authorization": f"token {server.token}"})
+    request = HTTPRequest(
+        f"{server.url}/mltrain/api/runs", method="POST", body=body, headers={"Authorization": f"token {server.token}"}
+    )
     response = await AsyncHTTPClient().fetch(request)
     return json.loads(response.body)["run"]["id"]
 

@@ -18,9 +18,11 @@ from pathlib import Path
 def hostile(canary: Path) -> str:
     """A value that runs ``touch CANARY`` if any shell ever parses it (``canary`` is an absolute path)."""
     c = str(canary)
-    return (f"semi;touch {c}; amp&&touch {c} pipe|touch {c} dollar $(touch {c}) tick `touch {c}` "
-            f"sq ';touch {c};' dq \";touch {c};\" nl\ntouch {c}\n glob * back\\slash tab\tend "
-            f"uni ü日本☃ pct %s %j %% hash #x ${{HOME}} $HOME")
+    return (
+        f"semi;touch {c}; amp&&touch {c} pipe|touch {c} dollar $(touch {c}) tick `touch {c}` "
+        f"sq ';touch {c};' dq \";touch {c};\" nl\ntouch {c}\n glob * back\\slash tab\tend "
+        f"uni ü日本☃ pct %s %j %% hash #x ${{HOME}} $HOME"
+    )
 
 
 def hostile_name(canary_name: str) -> str:
@@ -30,7 +32,7 @@ def hostile_name(canary_name: str) -> str:
 
 
 # Prints one line: REPORT <json of argv, cwd, chosen variables and files>. ensure_ascii keeps it one line.
-REPORT_SCRIPT = r'''
+REPORT_SCRIPT = r"""
 import json, os, sys
 names = json.loads(os.environ.get("REPORT_NAMES", "[]"))
 files = {}
@@ -40,14 +42,14 @@ for name in json.loads(os.environ.get("REPORT_FILES", "[]")):
 report = {"argv": sys.argv, "env": {n: os.environ.get(n) for n in names}, "files": files,
           "globals": {k: v for k, v in globals().items() if k.startswith("p_")}}
 print("REPORT " + json.dumps(report, ensure_ascii=True), flush=True)
-'''
+"""
 
 
 def report_of(log: str) -> dict:
     """The REPORT line a rank printed (see ``REPORT_SCRIPT``)."""
     lines = [line for line in log.splitlines() if line.startswith("REPORT ")]
     assert len(lines) == 1, f"expected one REPORT line in the rank's log, got: {log[-2000:]!r}"
-    return json.loads(lines[0][len("REPORT "):])
+    return json.loads(lines[0][len("REPORT ") :])
 
 
 def canaries(name: str, roots: Iterable[Path]) -> list[Path]:
@@ -121,8 +123,12 @@ class CmdlineWatch:
 
 def mpirun_over_sshd(sshd) -> str:
     """TOML lines for an ssh target on the test sshd: mpirun reaches the other "host" through it, over TCP."""
-    rsh = (f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
-           "-o StrictHostKeyChecking=yes -o BatchMode=yes")
-    return ('mpirun = "/usr/bin/mpirun"\n'
-            'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", '
-            f'"btl_tcp_if_include", "lo", "--mca", "plm_rsh_args", "{rsh}"]\n')
+    rsh = (
+        f"-p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
+        "-o StrictHostKeyChecking=yes -o BatchMode=yes"
+    )
+    return (
+        'mpirun = "/usr/bin/mpirun"\n'
+        'mpirun_args = ["--mca", "btl", "self,tcp", "--mca", "oob_tcp_if_include", "lo", "--mca", '
+        f'"btl_tcp_if_include", "lo", "--mca", "plm_rsh_args", "{rsh}"]\n'
+    )

@@ -14,32 +14,86 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
+from jupyter_mltrain.engine.spec import MODES, RunSpec
 from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.magics import ATTACH_PARSER, RUNS_PARSER, TRAIN_PARSER, parse_line
 from jupyter_mltrain.options import spec_from_options
-from jupyter_mltrain.engine.spec import MODES, RunSpec
 
-FLAGS = ["--np", "--nodes", "--mode", "--workers", "--ps", "--target", "--name", "--experiment", "--param", "--input",
-         "--env", "--secret-env", "--requirements", "--gpus", "--gpu-policy", "--share-gpus", "--python",
-         "--snapshot-limit", "--grace", "--gather-outputs", "--wait", "--dry-run", "--source", "--n", "-", "--"]
+FLAGS = [
+    "--np",
+    "--nodes",
+    "--mode",
+    "--workers",
+    "--ps",
+    "--target",
+    "--name",
+    "--experiment",
+    "--param",
+    "--input",
+    "--env",
+    "--secret-env",
+    "--requirements",
+    "--gpus",
+    "--gpu-policy",
+    "--share-gpus",
+    "--python",
+    "--snapshot-limit",
+    "--grace",
+    "--gather-outputs",
+    "--wait",
+    "--dry-run",
+    "--source",
+    "--n",
+    "-",
+    "--",
+]
 VALUES = st.one_of(
     st.text(max_size=40),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from([*MODES, "per-rank", "all", "rank0", "0,1", "1,,2", "~", "~nosuchuser/x", "/", ".", "a\0b",
-                     "[1, 2", "{[]: 1}", "1" * 5000, "(" * 200, "x=y", "=x", "A=B=C", "1x=2", "p=__import__('os')"]),
+    st.sampled_from(
+        [
+            *MODES,
+            "per-rank",
+            "all",
+            "rank0",
+            "0,1",
+            "1,,2",
+            "~",
+            "~nosuchuser/x",
+            "/",
+            ".",
+            "a\0b",
+            "[1, 2",
+            "{[]: 1}",
+            "1" * 5000,
+            "(" * 200,
+            "x=y",
+            "=x",
+            "A=B=C",
+            "1x=2",
+            "p=__import__('os')",
+        ]
+    ),
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}=.{0,20}", fullmatch=True),
 )
 # mostly flag-value pairs (what reaches the deep checks), with loose flags and values among them
-TOKENS = st.lists(st.one_of(st.tuples(st.sampled_from(FLAGS), VALUES).map(list), st.sampled_from(FLAGS).map(lambda f: [f]),
-                            VALUES.map(lambda v: [v])), max_size=8).map(lambda groups: [t for g in groups for t in g])
+TOKENS = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(FLAGS), VALUES).map(list),
+        st.sampled_from(FLAGS).map(lambda f: [f]),
+        VALUES.map(lambda v: [v]),
+    ),
+    max_size=8,
+).map(lambda groups: [t for g in groups for t in g])
 LINES = st.one_of(
     st.text(max_size=200),  # anything at all, unbalanced quotes included
     TOKENS.map(lambda tokens: " ".join(shlex.quote(t) for t in tokens)),
     TOKENS.map(" ".join),  # unquoted: the values' own quotes and spaces split them
 )
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @FUZZ
@@ -65,9 +119,13 @@ def test_any_attach_or_runs_line_gives_options_or_a_usage_error(line: str) -> No
 
 
 def test_a_bad_line_is_one_usage_error_naming_what_is_wrong() -> None:
-    for line, words in (("--name 'unclosed", "cannot split the line"), ("--np", "expected one argument"),
-                        ("--np two", "invalid int value"), ("--requirements ~nosuchuser/r.txt", "--requirements"),
-                        ("--requirements /", "--requirements")):
+    for line, words in (
+        ("--name 'unclosed", "cannot split the line"),
+        ("--np", "expected one argument"),
+        ("--np two", "invalid int value"),
+        ("--requirements ~nosuchuser/r.txt", "--requirements"),
+        ("--requirements /", "--requirements"),
+    ):
         try:
             spec_from_options(parse_line(TRAIN_PARSER, line), entry="main.py", source="/tmp")
         except (UsageError, SpecError) as exc:

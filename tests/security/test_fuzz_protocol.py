@@ -20,8 +20,11 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 FRAMES = st.tuples(st.sampled_from(list(Kind)), st.integers(0, 2**32 - 1), st.binary(max_size=300))
 GARBAGE = st.binary(max_size=40).map(lambda b: b.replace(MAGIC, b"\x1bm"))
 # a garbage chunk may also end in the magic's first byte, or look like a header with a bad kind or version
-GARBAGE = st.one_of(GARBAGE, GARBAGE.map(lambda b: b + b"\x1b"),
-                    st.sampled_from([b"\x1b", b"M", b"\x1b\x1b", b"\x1bm" + bytes(10), b"\x1bN" + bytes(10)]))
+GARBAGE = st.one_of(
+    GARBAGE,
+    GARBAGE.map(lambda b: b + b"\x1b"),
+    st.sampled_from([b"\x1b", b"M", b"\x1b\x1b", b"\x1bm" + bytes(10), b"\x1bN" + bytes(10)]),
+)
 
 
 def feed_in_pieces(data: bytes, cuts: list[int]) -> tuple[list, Decoder]:
@@ -37,8 +40,11 @@ def feed_in_pieces(data: bytes, cuts: list[int]) -> tuple[list, Decoder]:
 
 
 @FUZZ
-@given(items=st.lists(st.tuples(GARBAGE, FRAMES), max_size=12), tail=GARBAGE,
-       cuts=st.lists(st.integers(0, 10**6), max_size=20))
+@given(
+    items=st.lists(st.tuples(GARBAGE, FRAMES), max_size=12),
+    tail=GARBAGE,
+    cuts=st.lists(st.integers(0, 10**6), max_size=20),
+)
 def test_every_valid_frame_comes_back_once_in_order_through_garbage_and_any_split(items, tail, cuts) -> None:
     stream = b"".join(garbage + encode(*frame) for garbage, frame in items) + tail
     garbage_bytes = sum(len(g) for g, _ in items) + len(tail)
@@ -70,6 +76,6 @@ def test_a_10_mb_payload_between_frames_and_garbage_comes_back_whole(piece: int,
     decoder = Decoder()
     out = []
     for start in range(0, len(stream), piece):
-        out += decoder.feed(stream[start:start + piece])
+        out += decoder.feed(stream[start : start + piece])
     assert out == frames
     assert decoder.skipped_bytes + decoder.pending == 3 * len(garbage)

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from jupyter_mltrain.engine.ssh import SSHConnection
 from jupyter_mltrain.engine.targets import KINDS, TARGET_CLASSES, SlurmTarget, load_targets, parse_targets
 from jupyter_mltrain.hostside.errors import TargetError
-from jupyter_mltrain.engine.ssh import SSHConnection
 
 SOURCE = "/some/where/mltrain.toml"
-FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 _FIELDS = {kind: cls.field_names() for kind, cls in TARGET_CLASSES.items()}
 FIELDS = sorted(set().union(*_FIELDS.values()))
 
@@ -56,24 +57,50 @@ def toml_value(value: object) -> str:
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)  # TOML holds no lone surrogate
 SCALARS = st.one_of(
-    st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(), TEXT,
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(),
+    TEXT,
     st.datetimes(min_value=datetime.datetime(1000, 1, 1), max_value=datetime.datetime(9999, 1, 1)).map(
-        lambda d: d.replace(microsecond=0)), st.dates(min_value=datetime.date(1000, 1, 1)),
-    st.sampled_from(["local", "ssh", "slurm", "127.0.0.2:2", "-oProxyCommand=x", "a:0", "a:x", "h:1", "", "~",
-                     "x y", "debug\nrm", "host:99999999999999999999", "alice", "/opt/python"]),
+        lambda d: d.replace(microsecond=0)
+    ),
+    st.dates(min_value=datetime.date(1000, 1, 1)),
+    st.sampled_from(
+        [
+            "local",
+            "ssh",
+            "slurm",
+            "127.0.0.2:2",
+            "-oProxyCommand=x",
+            "a:0",
+            "a:x",
+            "h:1",
+            "",
+            "~",
+            "x y",
+            "debug\nrm",
+            "host:99999999999999999999",
+            "alice",
+            "/opt/python",
+        ]
+    ),
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                        st.dictionaries(TEXT, inner, max_size=4)),
-                      max_leaves=8)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=8,
+)
 # Mostly well-typed values for the known fields (so that deep checks are reached), else anything.
 TYPED = {
-    **dict.fromkeys(["hosts", "mpirun_args", "ssh_options", "sbatch_options", "gpus"],
-                    st.lists(st.one_of(TEXT, st.integers(0, 99), st.sampled_from(["h:2", "127.0.0.2", "a:0"])),
-                             max_size=3)),
+    **dict.fromkeys(
+        ["hosts", "mpirun_args", "ssh_options", "sbatch_options", "gpus"],
+        st.lists(st.one_of(TEXT, st.integers(0, 99), st.sampled_from(["h:2", "127.0.0.2", "a:0"])), max_size=3),
+    ),
     **dict.fromkeys(["port", "nodes", "ntasks_per_node", "gpus_per_node", "gpus_per_host"], st.integers(-2, 70000)),
     **dict.fromkeys(["shared_fs", "accept_new_host_keys"], st.booleans()),
-    "env": st.dictionaries(st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), TEXT), TEXT,
-                           max_size=3),
+    "env": st.dictionaries(
+        st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True), TEXT), TEXT, max_size=3
+    ),
 }
 
 
@@ -85,28 +112,39 @@ def weighted(*choices: tuple[int, st.SearchStrategy]) -> st.SearchStrategy:
 
 def _field(fields: list[str]):
     return st.sampled_from(fields).flatmap(
-        lambda key: st.tuples(st.just(key), weighted((6, TYPED.get(key, TEXT)), (1, VALUES))))
+        lambda key: st.tuples(st.just(key), weighted((6, TYPED.get(key, TEXT)), (1, VALUES)))
+    )
 
 
-HOSTS = st.lists(st.one_of(st.from_regex(r"[a-z0-9.]{1,12}(:[0-9]{1,3})?", fullmatch=True), TEXT), min_size=1,
-                 max_size=3)
+HOSTS = st.lists(
+    st.one_of(st.from_regex(r"[a-z0-9.]{1,12}(:[0-9]{1,3})?", fullmatch=True), TEXT), min_size=1, max_size=3
+)
 
 
 def _body(kind: str | None):
     fields = sorted(_FIELDS.get(kind or "local", FIELDS))
     known = _field(fields)
-    base = {"ssh": st.fixed_dictionaries({"hosts": HOSTS}),
-            "slurm": st.one_of(st.just({}), st.fixed_dictionaries({"login_host": HOSTS.map(lambda h: str(h[0]))}))}
-    return st.tuples(base.get(kind, st.just({})), st.lists(
-        weighted((12, known), (1, _field(FIELDS)), (1, st.tuples(TEXT, VALUES))), max_size=5)).map(
-        lambda b: {**b[0], **dict(b[1]), **({"kind": kind} if kind else {})})
+    base = {
+        "ssh": st.fixed_dictionaries({"hosts": HOSTS}),
+        "slurm": st.one_of(st.just({}), st.fixed_dictionaries({"login_host": HOSTS.map(lambda h: str(h[0]))})),
+    }
+    return st.tuples(
+        base.get(kind, st.just({})),
+        st.lists(weighted((12, known), (1, _field(FIELDS)), (1, st.tuples(TEXT, VALUES))), max_size=5),
+    ).map(lambda b: {**b[0], **dict(b[1]), **({"kind": kind} if kind else {})})
 
 
 BODIES = st.sampled_from(["local", "ssh", "ssh", "ssh", "slurm", "slurm", "nope", None]).flatmap(_body)
 DOCUMENTS = weighted(
     (8, st.fixed_dictionaries({"targets": st.dictionaries(TEXT, BODIES, min_size=1, max_size=3)})),
-    (2, st.dictionaries(st.sampled_from(["targets", "defaults", "other"]),
-                        st.one_of(st.dictionaries(TEXT, st.one_of(BODIES, VALUES), max_size=3), VALUES), max_size=2)),
+    (
+        2,
+        st.dictionaries(
+            st.sampled_from(["targets", "defaults", "other"]),
+            st.one_of(st.dictionaries(TEXT, st.one_of(BODIES, VALUES), max_size=3), VALUES),
+            max_size=2,
+        ),
+    ),
 )
 
 
@@ -115,7 +153,7 @@ def _check(text: str) -> None:
         targets = parse_targets(text, SOURCE)
     except TargetError as exc:
         assert str(exc).startswith(SOURCE + ":"), f"the error must name the file: {exc}"
-        event("refused: " + re.sub(r"'.*?'|\".*?\"|\(.*", "_", str(exc)[len(SOURCE) + 2:])[:50])
+        event("refused: " + re.sub(r"'.*?'|\".*?\"|\(.*", "_", str(exc)[len(SOURCE) + 2 :])[:50])
         return
     event(f"loaded: {sorted(t.kind for t in targets.values())}")
     for name, target in targets.items():
@@ -141,8 +179,9 @@ def test_any_text_gives_targets_or_an_error_naming_the_file(text: str) -> None:
 
 @FUZZ
 @given(data=st.binary(max_size=300))
-def test_any_file_gives_targets_or_an_error_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          data: bytes) -> None:
+def test_any_file_gives_targets_or_an_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes
+) -> None:
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
     monkeypatch.delenv("MLTRAIN_CONFIG", raising=False)
     path = tmp_path / "mltrain.toml"
@@ -156,13 +195,15 @@ def test_any_file_gives_targets_or_an_error_naming_the_file(tmp_path: Path, monk
 
 
 def test_known_bad_settings_are_refused_at_load_naming_file_target_and_field() -> None:
-    for body, words in (('kind = "ssh"\nhosts = []', "'hosts' is empty"),
-                        ('kind = "ssh"\nhosts = ["-oProxyCommand=x:1"]', "bad host"),
-                        ('kind = "ssh"\nhosts = ["a"]\nuser = "-oProxyCommand=x"', "bad user"),
-                        ('kind = "slurm"\nlogin_host = "a b"', "bad host"),
-                        ('kind = "local"\nenv = { "A B" = "x" }', "'env' has the wrong type"),
-                        ('kind = "local"\nenv = { "A=B" = "x" }', "'env' has the wrong type"),
-                        ('kind = "slurm"\nnodes = -1', "'nodes' has the wrong type")):
+    for body, words in (
+        ('kind = "ssh"\nhosts = []', "'hosts' is empty"),
+        ('kind = "ssh"\nhosts = ["-oProxyCommand=x:1"]', "bad host"),
+        ('kind = "ssh"\nhosts = ["a"]\nuser = "-oProxyCommand=x"', "bad user"),
+        ('kind = "slurm"\nlogin_host = "a b"', "bad host"),
+        ('kind = "local"\nenv = { "A B" = "x" }', "'env' has the wrong type"),
+        ('kind = "local"\nenv = { "A=B" = "x" }', "'env' has the wrong type"),
+        ('kind = "slurm"\nnodes = -1', "'nodes' has the wrong type"),
+    ):
         with pytest.raises(TargetError) as info:
             parse_targets(f"[targets.t]\n{body}\n", SOURCE)
         assert str(info.value).startswith(f"{SOURCE}: target 't'") and words in str(info.value), str(info.value)

@@ -27,9 +27,9 @@ from secutil import (
 )
 
 from jupyter_mltrain.api import submit
-from jupyter_mltrain.hostside.errors import SpecError, TargetError
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
 from jupyter_mltrain.engine.store import Store
+from jupyter_mltrain.hostside.errors import SpecError, TargetError
 
 CANARY = "pwned-canary"
 
@@ -64,7 +64,9 @@ def odd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
         def assert_no_canary(self) -> None:
             found = canaries(CANARY, [tmp_path])
-            found += [folder / CANARY for folder in {Path.cwd(), Path.home(), Path("/tmp")} if (folder / CANARY).exists()]
+            found += [
+                folder / CANARY for folder in {Path.cwd(), Path.home(), Path("/tmp")} if (folder / CANARY).exists()
+            ]
             assert not found, f"a shell ran an injected command: {found}"
 
     odd_ = Odd()
@@ -82,14 +84,25 @@ def _report_env(names: list[str], files: list[str] = ()) -> dict[str, str]:
 def test_hostile_values_reach_a_local_run_as_data(odd) -> None:
     data = odd.source.parent / f"data {odd.component}.txt"
     data.write_text(odd.value, encoding="utf-8")
-    (odd.source / "mltrain.toml").write_text(f'[targets.odd]\nkind = "local"\nenv = {{ T_ODD = {toml_str(odd.value)} }}\n')
+    (odd.source / "mltrain.toml").write_text(
+        f'[targets.odd]\nkind = "local"\nenv = {{ T_ODD = {toml_str(odd.value)} }}\n'
+    )
     args = (odd.value, f"--flag={odd.value}", "-c", "")
     params = {"p": odd.value, "nested": [odd.value, {"k": odd.value}], "n": 1}
-    spec = RunSpec(entry=odd.entry, source=str(odd.source), args=args, target="odd", name=odd.name,
-                   params=params, inputs={"data": str(data)},
-                   environment=Environment(python=odd.python(), variables={
-                       "ODD": odd.value, "EMPTY": "", **_report_env(["ODD", "EMPTY", "T_ODD"], ["MLTRAIN_INPUT_DATA"])}),
-                   distribution=Distribution(processes_per_node=2))
+    spec = RunSpec(
+        entry=odd.entry,
+        source=str(odd.source),
+        args=args,
+        target="odd",
+        name=odd.name,
+        params=params,
+        inputs={"data": str(data)},
+        environment=Environment(
+            python=odd.python(),
+            variables={"ODD": odd.value, "EMPTY": "", **_report_env(["ODD", "EMPTY", "T_ODD"], ["MLTRAIN_INPUT_DATA"])},
+        ),
+        distribution=Distribution(processes_per_node=2),
+    )
     store = Store(odd.home)
     run = submit(spec, store)
     record = run.wait(timeout=90, raise_on_error=False)
@@ -121,12 +134,27 @@ def test_hostile_values_on_the_magic_line_reach_the_cell_as_data(odd, monkeypatc
     shell.run_line_magic("load_ext", "jupyter_mltrain")
     one_line = odd.value.replace("\n", " ")  # a magic's line holds no newline
     literal = [one_line, {"k": 1}]
-    line = " ".join([
-        "--wait", "--name", shlex.quote(odd.name.replace("\n", " ")), "--param", shlex.quote(f"p_text={one_line}"),
-        "--param", shlex.quote(f"p_literal={literal!r}"), "--param", "p_number=0.5",
-        "--env", shlex.quote(f"ODD={one_line}"), "--secret-env", shlex.quote(f"HIDDEN={one_line}"),
-        "--env", shlex.quote(f"REPORT_NAMES={json.dumps(['ODD', 'HIDDEN'])}"), "--source", shlex.quote(str(source)),
-    ])
+    line = " ".join(
+        [
+            "--wait",
+            "--name",
+            shlex.quote(odd.name.replace("\n", " ")),
+            "--param",
+            shlex.quote(f"p_text={one_line}"),
+            "--param",
+            shlex.quote(f"p_literal={literal!r}"),
+            "--param",
+            "p_number=0.5",
+            "--env",
+            shlex.quote(f"ODD={one_line}"),
+            "--secret-env",
+            shlex.quote(f"HIDDEN={one_line}"),
+            "--env",
+            shlex.quote(f"REPORT_NAMES={json.dumps(['ODD', 'HIDDEN'])}"),
+            "--source",
+            shlex.quote(str(source)),
+        ]
+    )
     result = shell.run_cell(f"%%train {line}\n{REPORT_SCRIPT}")
     assert result.error_before_exec is None and result.error_in_exec is None, result.error_in_exec
     run = Run(shell.magics_manager.registry["TrainMagics"].last_run_id, Store(odd.home))
@@ -141,10 +169,22 @@ def test_settings_that_cannot_be_data_are_refused_before_anything_is_created(odd
     store = Store(odd.home)
     base = {"entry": odd.entry, "source": str(odd.source)}
     refused = [
-        (lambda: RunSpec(**base, environment=Environment(variables={"BAD\nNAME": "x"})), "environment.variables", "BAD\\nNAME"),
+        (
+            lambda: RunSpec(**base, environment=Environment(variables={"BAD\nNAME": "x"})),
+            "environment.variables",
+            "BAD\\nNAME",
+        ),
         (lambda: RunSpec(**base, environment=Environment(variables={"A=B": "x"})), "environment.variables", "A=B"),
-        (lambda: RunSpec(**base, environment=Environment(variables={"$(touch x)": "x"})), "environment.variables", "$(touch x)"),
-        (lambda: RunSpec(**base, environment=Environment(variables={"NUL": "a\0b"})), "environment.variables.NUL", "NUL byte"),
+        (
+            lambda: RunSpec(**base, environment=Environment(variables={"$(touch x)": "x"})),
+            "environment.variables",
+            "$(touch x)",
+        ),
+        (
+            lambda: RunSpec(**base, environment=Environment(variables={"NUL": "a\0b"})),
+            "environment.variables.NUL",
+            "NUL byte",
+        ),
         (lambda: RunSpec(**base, inputs={"da;ta": "/tmp"}), "inputs", "da;ta"),
         (lambda: RunSpec(**base, name="a\0b"), "name", "bad run name"),
         (lambda: RunSpec(**base, experiment="x;$(touch y)"), "experiment", "bad experiment name"),
@@ -172,10 +212,13 @@ def _ssh_keys(sshd, odd) -> tuple[Path, Path]:
 def _ssh_target(sshd, name: str, odd, work: Path, extra: str = "") -> str:
     """An ssh target on the test sshd whose key files, workdir and interpreter sit in hostile folders."""
     identity, known = _ssh_keys(sshd, odd)
-    return (f'[targets.{name}]\nkind = "ssh"\nhosts = ["127.0.0.2:2", "127.0.0.3:2"]\nport = {sshd.port}\n'
-            f'identity = {toml_str(str(identity))}\nknown_hosts = {toml_str(str(known))}\n'
-            f'python = {toml_str(odd.python())}\nworkdir = {toml_str(str(work))}\n' + mpirun_over_sshd(sshd)
-            + f'env = {{ T_ODD = {toml_str(odd.value)} }}\n{extra}')
+    return (
+        f'[targets.{name}]\nkind = "ssh"\nhosts = ["127.0.0.2:2", "127.0.0.3:2"]\nport = {sshd.port}\n'
+        f"identity = {toml_str(str(identity))}\nknown_hosts = {toml_str(str(known))}\n"
+        f"python = {toml_str(odd.python())}\nworkdir = {toml_str(str(work))}\n"
+        + mpirun_over_sshd(sshd)
+        + f"env = {{ T_ODD = {toml_str(odd.value)} }}\n{extra}"
+    )
 
 
 @pytest.mark.timeout(180)
@@ -183,10 +226,16 @@ def test_hostile_values_reach_an_ssh_run_on_two_hosts_as_data(sshd, odd) -> None
     work = odd.source.parent / f"remote work {odd.component}"
     (odd.source / "mltrain.toml").write_text(_ssh_target(sshd, "cluster", odd, work))
     args = (odd.value, f"--flag={odd.value}")
-    spec = RunSpec(entry=odd.entry, source=str(odd.source), args=args, target="cluster", name=odd.name,
-                   params={"p": odd.value},
-                   environment=Environment(variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
-                   distribution=Distribution(mode="mpi", processes_per_node=1, nodes=2))
+    spec = RunSpec(
+        entry=odd.entry,
+        source=str(odd.source),
+        args=args,
+        target="cluster",
+        name=odd.name,
+        params={"p": odd.value},
+        environment=Environment(variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
+        distribution=Distribution(mode="mpi", processes_per_node=1, nodes=2),
+    )
     run = submit(spec, Store(odd.home))
     record = run.wait(timeout=150, raise_on_error=False)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
@@ -204,10 +253,10 @@ def test_ssh_settings_that_ssh_would_read_as_options_are_refused(sshd, odd) -> N
     """A user or host starting with '-' would be an ssh option (``-oProxyCommand=…`` runs a command)."""
     store = Store(odd.home)
     command = f"-oProxyCommand=touch {odd.canary}"
-    for name, extra in (("by-user", f'user = {toml_str(command)}\n'), ("by-host", "")):
+    for name, extra in (("by-user", f"user = {toml_str(command)}\n"), ("by-host", "")):
         toml = sshd.target_toml(name=name, extra=extra)
         if name == "by-host":
-            toml = toml.replace('hosts = ["127.0.0.2:2", "127.0.0.3:2"]', f'hosts = [{toml_str(command)}]')
+            toml = toml.replace('hosts = ["127.0.0.2:2", "127.0.0.3:2"]', f"hosts = [{toml_str(command)}]")
         (odd.source / "mltrain.toml").write_text(toml)
         with pytest.raises(TargetError, match=r"bad (user|host)") as info:
             submit(RunSpec(entry=odd.entry, source=str(odd.source), target=name), store)
@@ -224,13 +273,19 @@ def test_ssh_settings_that_ssh_would_read_as_options_are_refused(sshd, odd) -> N
 def test_hostile_values_reach_a_slurm_job_as_data(slurm, odd) -> None:
     (odd.source / "mltrain.toml").write_text(
         f'[targets.hpc]\nkind = "slurm"\npartition = "debug"\nsbatch_options = [{toml_str("--comment=" + odd.value)}]\n'
-        f'env = {{ T_ODD = {toml_str(odd.value)} }}\n'
-        f'[targets.bad-partition]\nkind = "slurm"\npartition = {toml_str("debug" + chr(10) + "touch " + str(odd.canary))}\n')
+        f"env = {{ T_ODD = {toml_str(odd.value)} }}\n"
+        f'[targets.bad-partition]\nkind = "slurm"\npartition = {toml_str("debug" + chr(10) + "touch " + str(odd.canary))}\n'
+    )
     args = (odd.value, f"--flag={odd.value}")
-    spec = RunSpec(entry=odd.entry, source=str(odd.source), args=args, target="hpc", name=odd.name,
-                   environment=Environment(python=odd.python(),
-                                           variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
-                   distribution=Distribution(processes_per_node=2))
+    spec = RunSpec(
+        entry=odd.entry,
+        source=str(odd.source),
+        args=args,
+        target="hpc",
+        name=odd.name,
+        environment=Environment(python=odd.python(), variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
+        distribution=Distribution(processes_per_node=2),
+    )
     store = Store(odd.home)
     run = submit(spec, store)
     record = run.wait(timeout=180, raise_on_error=False)
@@ -253,14 +308,21 @@ def test_hostile_values_reach_a_slurm_job_through_a_login_node_as_data(slurm, ss
     identity, known = _ssh_keys(sshd, odd)
     (odd.source / "mltrain.toml").write_text(
         f'[targets.remote-hpc]\nkind = "slurm"\nlogin_host = "127.0.0.2"\nport = {sshd.port}\n'
-        f'identity = {toml_str(str(identity))}\nknown_hosts = {toml_str(str(known))}\npython = {toml_str(odd.python())}\n'
+        f"identity = {toml_str(str(identity))}\nknown_hosts = {toml_str(str(known))}\npython = {toml_str(odd.python())}\n"
         f'workdir = {toml_str(str(work))}\ncollector_host = "127.0.0.2"\npartition = "debug"\n'
-        f'sbatch_options = [{toml_str("--comment=" + odd.value)}]\n'
-        f'env = {{ SLURM_CONF = "{slurm.conf}", T_ODD = {toml_str(odd.value)} }}\n')
+        f"sbatch_options = [{toml_str('--comment=' + odd.value)}]\n"
+        f'env = {{ SLURM_CONF = "{slurm.conf}", T_ODD = {toml_str(odd.value)} }}\n'
+    )
     args = (odd.value, f"--flag={odd.value}")
-    spec = RunSpec(entry=odd.entry, source=str(odd.source), args=args, target="remote-hpc", name=odd.name,
-                   environment=Environment(variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
-                   distribution=Distribution(processes_per_node=2))
+    spec = RunSpec(
+        entry=odd.entry,
+        source=str(odd.source),
+        args=args,
+        target="remote-hpc",
+        name=odd.name,
+        environment=Environment(variables={"ODD": odd.value, **_report_env(["ODD", "T_ODD"])}),
+        distribution=Distribution(processes_per_node=2),
+    )
     run = submit(spec, Store(odd.home))
     record = run.wait(timeout=200, raise_on_error=False)
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])

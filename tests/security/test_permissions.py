@@ -73,8 +73,9 @@ def _project(project: Path) -> None:
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("target, mask", [("local", 0o000), ("local", 0o022), ("slurm", 0o000)])
-def test_run_folders_files_and_the_index_are_private_whatever_the_umask(request, home: Path, project: Path,
-                                                                         target: str, mask: int) -> None:
+def test_run_folders_files_and_the_index_are_private_whatever_the_umask(
+    request, home: Path, project: Path, target: str, mask: int
+) -> None:
     if target == "slurm":
         request.getfixturevalue("slurm")
         (project / "mltrain.toml").write_text('[targets.slurm]\nkind = "slurm"\npartition = "debug"\n')
@@ -82,9 +83,17 @@ def test_run_folders_files_and_the_index_are_private_whatever_the_umask(request,
     with umask(mask):
         store = Store(home)
         try:
-            run = submit(RunSpec(entry="main.py", source=str(project), target=target,
-                                 distribution=Distribution(processes_per_node=2), gather_outputs="all"),
-                         store, files={"gen/erated/cell.py": b"Y = 2\n"})
+            run = submit(
+                RunSpec(
+                    entry="main.py",
+                    source=str(project),
+                    target=target,
+                    distribution=Distribution(processes_per_node=2),
+                    gather_outputs="all",
+                ),
+                store,
+                files={"gen/erated/cell.py": b"Y = 2\n"},
+            )
             record = run.wait(timeout=150, raise_on_error=False)
             assert Status(record.status) is Status.COMPLETED, record.root_cause
             found = modes(home)
@@ -94,9 +103,17 @@ def test_run_folders_files_and_the_index_are_private_whatever_the_umask(request,
             store.close()
     assert found["."] == 0o700, "MLTRAIN_HOME"
     run_dir = f"runs/{run.id}"
-    for path in (run_dir, f"{run_dir}/logs/rank-1.log", f"{run_dir}/metrics/rank-1.jsonl", f"{run_dir}/supervisor.log",
-                 f"{run_dir}/plan.json", f"{run_dir}/env.json", f"{run_dir}/snapshot/gen/erated/cell.py",
-                 f"{run_dir}/snapshot/pkg/sub/util.py", f"{run_dir}/outputs/plain.txt"):
+    for path in (
+        run_dir,
+        f"{run_dir}/logs/rank-1.log",
+        f"{run_dir}/metrics/rank-1.jsonl",
+        f"{run_dir}/supervisor.log",
+        f"{run_dir}/plan.json",
+        f"{run_dir}/env.json",
+        f"{run_dir}/snapshot/gen/erated/cell.py",
+        f"{run_dir}/snapshot/pkg/sub/util.py",
+        f"{run_dir}/outputs/plain.txt",
+    ):
         assert path in found, f"{path} was not written: the walk below would prove nothing about it"
     assert open_to_others(found) == {}
 
@@ -122,8 +139,11 @@ def test_the_run_s_json_records_are_private_whatever_the_umask(home: Path, proje
 
 
 def _ssh_run(sshd, home: Path, project: Path, work: Path):
-    (project / "mltrain.toml").write_text(sshd.target_toml(extra=(
-        f'python = "{sys.executable}"\nworkdir = "{work}"\ncleanup = "never"\n' + mpirun_over_sshd(sshd))))
+    (project / "mltrain.toml").write_text(
+        sshd.target_toml(
+            extra=(f'python = "{sys.executable}"\nworkdir = "{work}"\ncleanup = "never"\n' + mpirun_over_sshd(sshd))
+        )
+    )
     _project(project)
     with umask(0o000):
         store = Store(home)
@@ -137,8 +157,9 @@ def _ssh_run(sshd, home: Path, project: Path, work: Path):
 
 
 @pytest.mark.timeout(180)
-def test_an_ssh_run_s_folders_on_the_hosts_and_its_outputs_here_are_private(sshd, home: Path, project: Path,
-                                                                           tmp_path: Path) -> None:
+def test_an_ssh_run_s_folders_on_the_hosts_and_its_outputs_here_are_private(
+    sshd, home: Path, project: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "remote-work"
     run = _ssh_run(sshd, home, project, work)
     remote = modes(work / run.id)
@@ -146,8 +167,12 @@ def test_an_ssh_run_s_folders_on_the_hosts_and_its_outputs_here_are_private(sshd
     assert {p: oct(m) for p, m in remote.items() if p in (".", "pkg", "pkg/sub") and m != 0o700} == {}
     assert oct(modes(work)["."]) == oct(0o700)
     here = modes(run.folder.path / "outputs")
-    assert (oct(here["."]), oct(here["plain.txt"]), oct(here["deep/er/r0.txt"]), oct(here["deep"])) == \
-        (oct(0o700), oct(0o600), oct(0o600), oct(0o700)), "the outputs copied back are private, whatever they were"
+    assert (oct(here["."]), oct(here["plain.txt"]), oct(here["deep/er/r0.txt"]), oct(here["deep"])) == (
+        oct(0o700),
+        oct(0o600),
+        oct(0o600),
+        oct(0o700),
+    ), "the outputs copied back are private, whatever they were"
     assert open_to_others(modes(home)) == {}
 
 
@@ -156,5 +181,8 @@ def test_what_ranks_write_on_ssh_hosts_is_private(sshd, home: Path, project: Pat
     work = tmp_path / "remote-work"
     run = _ssh_run(sshd, home, project, work)
     remote = modes(work / run.id / "outputs")
-    assert (oct(remote["."]), oct(remote["plain.txt"]), oct(remote["deep/er/r0.txt"])) == \
-        (oct(0o700), oct(0o600), oct(0o600))
+    assert (oct(remote["."]), oct(remote["plain.txt"]), oct(remote["deep/er/r0.txt"])) == (
+        oct(0o700),
+        oct(0o600),
+        oct(0o600),
+    )

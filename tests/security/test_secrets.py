@@ -22,18 +22,18 @@ from helpers import assert_no_process_left
 from secutil import CmdlineWatch, encodings, files_containing, mpirun_over_sshd
 
 from jupyter_mltrain.api import Run, preflight, submit
-from jupyter_mltrain.options import add_run_options, spec_from_options
 from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER
 from jupyter_mltrain.engine.store import Store
+from jupyter_mltrain.options import add_run_options, spec_from_options
 
 # Prints the SHA-256 of each named variable (never the value), then stays up a while for the /proc poll.
-HASH_SCRIPT = r'''
+HASH_SCRIPT = r"""
 import hashlib, json, os, time
 names = json.loads(os.environ["HASH_NAMES"])
 print("HASHES " + json.dumps({n: hashlib.sha256(os.environ[n].encode()).hexdigest() if n in os.environ else None
                               for n in names}), flush=True)
 time.sleep(float(os.environ.get("STAY_S", "1.5")))
-'''
+"""
 
 
 class Secrets:
@@ -41,9 +41,11 @@ class Secrets:
 
     def __init__(self) -> None:
         tag = secrets.token_hex(6)
-        self.by_pattern = {"API_TOKEN": f"tok-{tag}-{secrets.token_hex(8)}",
-                           "db_password": f"pw;$(id) 'q' ü-{secrets.token_hex(8)}",
-                           "AWS_SECRET_ACCESS_KEY": f"key-{secrets.token_hex(12)}"}
+        self.by_pattern = {
+            "API_TOKEN": f"tok-{tag}-{secrets.token_hex(8)}",
+            "db_password": f"pw;$(id) 'q' ü-{secrets.token_hex(8)}",
+            "AWS_SECRET_ACCESS_KEY": f"key-{secrets.token_hex(12)}",
+        }
         self.by_flag = {"HIDDEN": f"flagged-{secrets.token_hex(8)}"}  # --secret-env: any name
         self.by_target = {"HF_TOKEN": f"target-{secrets.token_hex(8)}"}  # the target's TOML env
         self.plain = {"PLAIN": "visible-value"}
@@ -81,7 +83,7 @@ class Secrets:
         for rank in range(ranks):
             line = next((x for x in run.logs(rank).splitlines() if x.startswith("HASHES ")), None)
             assert line is not None, run.logs(rank)
-            assert json.loads(line[len("HASHES "):]) == expected, f"rank {rank} did not get the real values"
+            assert json.loads(line[len("HASHES ") :]) == expected, f"rank {rank} did not get the real values"
 
     def assert_nowhere(self, *roots: Path) -> None:
         """No file under ``roots`` holds a secret value (in any encoding)."""
@@ -127,8 +129,9 @@ def _faces(run: Run, sec: Secrets) -> None:
     record = run.record
     sec.assert_not_in(json.dumps(record.to_dict()), "the run's record")
     spec_vars = run.spec().environment.variables
-    assert {k: spec_vars[k] for k in (*sec.by_pattern, *sec.by_flag)} == dict.fromkeys((*sec.by_pattern, *sec.by_flag),
-                                                                                       SECRET_PLACEHOLDER)
+    assert {k: spec_vars[k] for k in (*sec.by_pattern, *sec.by_flag)} == dict.fromkeys(
+        (*sec.by_pattern, *sec.by_flag), SECRET_PLACEHOLDER
+    )
     assert spec_vars["PLAIN"] == "visible-value"
     plan = json.loads((run.folder.path / "plan.json").read_text())
     assert {k: plan["env"][k] for k in sec.values} == dict.fromkeys(sec.values, SECRET_PLACEHOLDER)
@@ -159,13 +162,20 @@ def test_secrets_reach_local_ranks_and_nothing_else(config: Path, store: Store, 
 
 
 @pytest.mark.timeout(180)
-def test_secrets_reach_ssh_ranks_on_two_hosts_and_no_command_line_or_remote_file(config: Path, sshd, store: Store, project: Path,
-                                                                                 tmp_path: Path) -> None:
+def test_secrets_reach_ssh_ranks_on_two_hosts_and_no_command_line_or_remote_file(
+    config: Path, sshd, store: Store, project: Path, tmp_path: Path
+) -> None:
     sec = Secrets()
     work = tmp_path / "remote-work"
-    config.write_text(sshd.target_toml(extra=(
-        f'python = "{sys.executable}"\nworkdir = "{work}"\ncleanup = "never"\n'
-        + mpirun_over_sshd(sshd) + sec.target_env())))
+    config.write_text(
+        sshd.target_toml(
+            extra=(
+                f'python = "{sys.executable}"\nworkdir = "{work}"\ncleanup = "never"\n'
+                + mpirun_over_sshd(sshd)
+                + sec.target_env()
+            )
+        )
+    )
     spec = sec.spec(project, "cluster", "--np", "1", "--nodes", "2", "--mode", "mpi", "--env", "STAY_S=3")
     run, watch = _run_watched(spec, store, sec, timeout=150)
     assert {"ssh", "mpirun", "orted"} <= watch.seen, f"the poll saw the run's processes: {sorted(watch.seen)}"
@@ -176,7 +186,9 @@ def test_secrets_reach_ssh_ranks_on_two_hosts_and_no_command_line_or_remote_file
 
 
 @pytest.mark.timeout(180)
-def test_secrets_reach_slurm_tasks_and_no_command_line_or_file(config: Path, slurm, store: Store, project: Path) -> None:
+def test_secrets_reach_slurm_tasks_and_no_command_line_or_file(
+    config: Path, slurm, store: Store, project: Path
+) -> None:
     sec = Secrets()
     config.write_text('[targets.hpc]\nkind = "slurm"\npartition = "debug"\n' + sec.target_env())
     spec = sec.spec(project, "hpc", "--np", "2")
@@ -189,15 +201,17 @@ def test_secrets_reach_slurm_tasks_and_no_command_line_or_file(config: Path, slu
 
 
 @pytest.mark.timeout(180)
-def test_secrets_reach_slurm_tasks_through_a_login_node_and_no_command_line_or_file(config: Path, slurm, sshd, store: Store,
-                                                                                   project: Path, tmp_path: Path) -> None:
+def test_secrets_reach_slurm_tasks_through_a_login_node_and_no_command_line_or_file(
+    config: Path, slurm, sshd, store: Store, project: Path, tmp_path: Path
+) -> None:
     sec = Secrets()
     work = tmp_path / "cluster-home"
     config.write_text(
         f'[targets.remote-hpc]\nkind = "slurm"\nlogin_host = "127.0.0.2"\nport = {sshd.port}\n'
         f'identity = "{sshd.client_key}"\nknown_hosts = "{sshd.known_hosts}"\npython = "{sys.executable}"\n'
         f'workdir = "{work}"\ncollector_host = "127.0.0.2"\n'
-        f'env = {{ SLURM_CONF = "{slurm.conf}", ' + sec.target_env()[len("env = { "):])
+        f'env = {{ SLURM_CONF = "{slurm.conf}", ' + sec.target_env()[len("env = { ") :]
+    )
     spec = sec.spec(project, "remote-hpc", "--np", "2")
     run, watch = _run_watched(spec, store, sec, timeout=150)
     assert {"ssh", "sbatch"} <= watch.seen, f"the poll saw sbatch run over ssh: {sorted(watch.seen)}"

@@ -11,8 +11,10 @@ from helpers import assert_no_process_left
 from nbformat.v4 import new_code_cell, new_notebook
 from serverutil import first_log_line, wait_final
 
-SCRIPT = ("import sys, jupyter_mltrain as mt\nfor i in range(5):\n    print('line', i, 'rank', mt.rank())\n"
-          "    mt.log('loss', 1.0 / (i + 1), step=i)\n(mt.outputs_dir() / 'model.txt').write_text('weights')\n")
+SCRIPT = (
+    "import sys, jupyter_mltrain as mt\nfor i in range(5):\n    print('line', i, 'rank', mt.rank())\n"
+    "    mt.log('loss', 1.0 / (i + 1), step=i)\n(mt.outputs_dir() / 'model.txt').write_text('weights')\n"
+)
 
 
 async def test_submit_a_script_then_read_it_back(api, jp_root_dir: Path) -> None:
@@ -20,8 +22,18 @@ async def test_submit_a_script_then_read_it_back(api, jp_root_dir: Path) -> None
     assert code == 200 and body == {"runs": [], "total": 0, "offset": 0, "limit": 50, "index_error": None}
     (jp_root_dir / "job").mkdir()
     (jp_root_dir / "job" / "train.py").write_text(SCRIPT)
-    code, body = await api("POST", "runs", body={"kind": "script", "path": "job/train.py", "np": 2,
-                                                  "name": "from-rest", "experiment": "api", "params": {"lr": 0.1}})
+    code, body = await api(
+        "POST",
+        "runs",
+        body={
+            "kind": "script",
+            "path": "job/train.py",
+            "np": 2,
+            "name": "from-rest",
+            "experiment": "api",
+            "params": {"lr": 0.1},
+        },
+    )
     assert code == 201, body
     run_id = body["run"]["id"]
     record = await wait_final(api, run_id)
@@ -50,8 +62,12 @@ async def test_submit_a_script_then_read_it_back(api, jp_root_dir: Path) -> None
 async def test_train_this_notebook_uses_the_unsaved_content_and_reports_dropped_magics(api, jp_root_dir: Path) -> None:
     saved = new_notebook(cells=[new_code_cell("print('saved version')")])
     nbformat.write(saved, jp_root_dir / "nb.ipynb")
-    edited = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain\n%matplotlib inline\nVALUE = 41"),
-                                 new_code_cell("!nvidia-smi\n%env MODE=fast\nimport os\nprint('edited', VALUE + 1, os.environ['MODE'])")])
+    edited = new_notebook(
+        cells=[
+            new_code_cell("%load_ext jupyter_mltrain\n%matplotlib inline\nVALUE = 41"),
+            new_code_cell("!nvidia-smi\n%env MODE=fast\nimport os\nprint('edited', VALUE + 1, os.environ['MODE'])"),
+        ]
+    )
     request = {"kind": "notebook", "path": "nb.ipynb", "content": edited, "np": 1, "name": "nb", "hang_timeout": 30}
     code, preview = await api("POST", "runs", "preview", body=request)
     assert code == 200, preview
@@ -124,18 +140,29 @@ async def test_bad_requests_name_the_field_and_launch_nothing(api, jp_root_dir: 
 
 
 async def test_file_downloads_cannot_leave_the_run_folder(api, jp_root_dir: Path, home: Path) -> None:
-    (jp_root_dir / "w.py").write_text("import jupyter_mltrain as mt, os\n"
-                                      "os.symlink('/etc/passwd', mt.outputs_dir() / 'planted')\n"
-                                      "os.symlink('/etc', mt.outputs_dir() / 'planted-dir')\n")
+    (jp_root_dir / "w.py").write_text(
+        "import jupyter_mltrain as mt, os\n"
+        "os.symlink('/etc/passwd', mt.outputs_dir() / 'planted')\n"
+        "os.symlink('/etc', mt.outputs_dir() / 'planted-dir')\n"
+    )
     code, body = await api("POST", "runs", body={"kind": "script", "path": "w.py"})
     run_id = body["run"]["id"]
     assert (await wait_final(api, run_id))["status"] == "Completed"
     secret = Path("/etc/passwd").read_bytes()
-    for path in ("../../runs.sqlite", "..%2F..%2Fruns.sqlite", "%2e%2e/%2e%2e/runs.sqlite", "outputs/planted",
-                 "outputs/planted-dir/passwd", "%2Fetc%2Fpasswd", "logs/../../../runs.sqlite"):
+    for path in (
+        "../../runs.sqlite",
+        "..%2F..%2Fruns.sqlite",
+        "%2e%2e/%2e%2e/runs.sqlite",
+        "outputs/planted",
+        "outputs/planted-dir/passwd",
+        "%2Fetc%2Fpasswd",
+        "logs/../../../runs.sqlite",
+    ):
         code, body = await api("GET", "runs", run_id, "files", path)
         assert code in (403, 404), (path, code)
-        assert body != secret and b"root:" not in json.dumps(body).encode() if isinstance(body, dict) else body != secret
+        assert (
+            body != secret and b"root:" not in json.dumps(body).encode() if isinstance(body, dict) else body != secret
+        )
     code, body = await api("GET", "runs", run_id, "files")
     assert not any("planted" in f["path"] for f in body["files"])
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from serverutil import first_log_line, wait_final
 
-SCRIPT = ("import time, jupyter_mltrain as mt\nfor i in range(300):\n    print(f'line {i:04d} ' + 'x' * (i % 50), flush=True)\n"
-          "    mt.log('i', i, step=i)\n    if i % 30 == 0:\n        time.sleep(0.1)\n")
+SCRIPT = (
+    "import time, jupyter_mltrain as mt\nfor i in range(300):\n    print(f'line {i:04d} ' + 'x' * (i % 50), flush=True)\n"
+    "    mt.log('i', i, step=i)\n    if i % 30 == 0:\n        time.sleep(0.1)\n"
+)
 
 
 async def submit(api, root: Path, script: str = SCRIPT, np: int = 2) -> str:
@@ -19,8 +21,11 @@ async def submit(api, root: Path, script: str = SCRIPT, np: int = 2) -> str:
     return body["run"]["id"]
 
 
-async def read_stream(ws, stop_after_logs: int | None = None, logs: dict[int, str] | None = None,
-                      ) -> tuple[dict[int, str], dict[int, list], list[dict], bool]:
+async def read_stream(
+    ws,
+    stop_after_logs: int | None = None,
+    logs: dict[int, str] | None = None,
+) -> tuple[dict[int, str], dict[int, list], list[dict], bool]:
     """Collect messages onto ``logs``: text per rank, metric records per rank, status records; True if 'end' came."""
     logs = dict(logs or {})
     metrics: dict[int, list] = {}
@@ -44,7 +49,9 @@ async def read_stream(ws, stop_after_logs: int | None = None, logs: dict[int, st
             metrics.setdefault(msg["rank"], []).extend(msg["records"])
 
 
-async def test_stream_resumes_from_offsets_without_loss_or_duplication(api, jp_ws_fetch, jp_root_dir: Path, home: Path) -> None:
+async def test_stream_resumes_from_offsets_without_loss_or_duplication(
+    api, jp_ws_fetch, jp_root_dir: Path, home: Path
+) -> None:
     run_id = await submit(api, jp_root_dir)
     await first_log_line(api, run_id)
     ws = await jp_ws_fetch("mltrain", "api", "runs", run_id, "stream")
@@ -53,7 +60,9 @@ async def test_stream_resumes_from_offsets_without_loss_or_duplication(api, jp_w
     assert not ended and statuses and statuses[0]["id"] == run_id
     log_offsets = ",".join(f"{r}:{len(t.encode())}" for r, t in logs.items())
     metric_offsets = ",".join(f"{r}:0" for r in range(2))
-    ws = await jp_ws_fetch("mltrain", "api", "runs", run_id, "stream", params={"logs": log_offsets, "metrics": metric_offsets})
+    ws = await jp_ws_fetch(
+        "mltrain", "api", "runs", run_id, "stream", params={"logs": log_offsets, "metrics": metric_offsets}
+    )
     whole_logs, metrics, statuses, ended = await read_stream(ws, logs=logs)
     ws.close()
     assert ended and statuses[-1]["status"] == "Completed"
@@ -88,12 +97,15 @@ async def test_run_list_stream_announces_new_runs_and_status_changes(api, jp_ws_
     ws.close()
 
 
-FLOOD = ("import jupyter_mltrain as mt\nfor i in range(30000):\n    mt.log('fast', i, step=i)\n"
-         "    if i % 1000 == 0:\n        mt.log('slow', i, step=i)\n        mt.progress(i, 30000)\n")
+FLOOD = (
+    "import jupyter_mltrain as mt\nfor i in range(30000):\n    mt.log('fast', i, step=i)\n"
+    "    if i % 1000 == 0:\n        mt.log('slow', i, step=i)\n        mt.progress(i, 30000)\n"
+)
 
 
 async def test_a_metric_flood_reaches_the_stream_as_a_sample_with_every_rare_value(
-        api, jp_ws_fetch, jp_root_dir: Path, home: Path) -> None:
+    api, jp_ws_fetch, jp_root_dir: Path, home: Path
+) -> None:
     from jupyter_mltrain.server.streams import METRIC_POINTS
 
     run_id = await submit(api, jp_root_dir, script=FLOOD, np=1)

@@ -19,8 +19,15 @@ from nbformat.v4 import new_code_cell, new_notebook
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 CELL = """%%train --np 2 --name browser-demo
 import time
@@ -52,8 +59,15 @@ print("total", i, flush=True)
 
 
 APPS = {
-    "jupyterlab": (["-m", "jupyterlab", "--LabApp.expose_app_in_browser=True",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"], "/lab/tree/widget.ipynb"),
+    "jupyterlab": (
+        [
+            "-m",
+            "jupyterlab",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        "/lab/tree/widget.ipynb",
+    ),
     "notebook7": (["-m", "notebook", "--JupyterNotebookApp.expose_app_in_browser=True"], "/notebooks/widget.ipynb"),
 }
 
@@ -77,9 +91,12 @@ def lab(request, tmp_path: Path, home: Path):
 def _open_and_run_all(page, page_url: str) -> None:
     page.goto(page_url)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=90_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session",
+        timeout=90_000,
+    )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
@@ -91,8 +108,10 @@ def _chart_points(page) -> int:
 
 
 def _log_lines(page) -> int:
-    return page.evaluate("() => { const el = document.querySelector('[data-testid=mltrain-log]');"
-                         " return el ? el.querySelectorAll('.mltrain-line').length : 0; }")
+    return page.evaluate(
+        "() => { const el = document.querySelector('[data-testid=mltrain-log]');"
+        " return el ? el.querySelectorAll('.mltrain-line').length : 0; }"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -110,8 +129,9 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
             _open_and_run_all(page, page_url)
             status = page.locator("[data-testid=mltrain-status]")
             expect(status).to_have_text(re.compile("Running"), timeout=90_000)
-            page.wait_for_function("() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0",
-                                   timeout=30_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0", timeout=30_000
+            )
             lines_running, points_running = _log_lines(page), _chart_points(page)
             expect(status).to_have_text(re.compile("Completed"), timeout=120_000)
             page.wait_for_timeout(600)  # the final delta and history reach the view
@@ -123,15 +143,24 @@ def test_train_cell_streams_status_logs_and_chart_in_the_browser(lab) -> None:
             assert points_done > points_running, (points_running, points_done)
             assert points_done == 80  # loss for 2 ranks x 40 steps
             assert page.locator("[data-testid=mltrain-log]").inner_text().count("step 39") == 1
-            assert page.locator("[data-testid=mltrain-log] span[style*='color'], [data-testid=mltrain-log] [class*='ansi']").count() > 0
+            assert (
+                page.locator(
+                    "[data-testid=mltrain-log] span[style*='color'], [data-testid=mltrain-log] [class*='ansi']"
+                ).count()
+                > 0
+            )
             assert "100%" in page.locator("[data-testid=mltrain-progress]").inner_text()
             # the full log is a link to the server extension's download route, readable with the page's login
-            full_log = page.evaluate("async () => { const a = document.querySelector('a[download=\"rank-0.log\"]');"
-                                     " return a ? (await fetch(a.href)).text() : null; }")
+            full_log = page.evaluate(
+                "async () => { const a = document.querySelector('a[download=\"rank-0.log\"]');"
+                " return a ? (await fetch(a.href)).text() : null; }"
+            )
             assert full_log is not None and full_log.count("step 39") == 1
             # Notebook 7.6's own start-up code throws once ("reading 'schema'", in notebook_core.js), with or
             # without our widget; every other page error fails the test.
-            errors = [e for e in errors if not (app == "notebook7" and "reading 'schema'" in e and "notebook_core" in e)]
+            errors = [
+                e for e in errors if not (app == "notebook7" and "reading 'schema'" in e and "notebook_core" in e)
+            ]
             assert not errors, errors
         finally:
             browser.close()
@@ -153,8 +182,9 @@ def test_cancel_button_asks_then_stops_the_run(lab, home: Path) -> None:
             _open_and_run_all(page, page_url.replace("widget.ipynb", "cancel.ipynb"))
             status = page.locator("[data-testid=mltrain-status]")
             expect(status).to_have_text(re.compile("Running"), timeout=90_000)
-            page.wait_for_function("() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0",
-                                   timeout=30_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('[data-testid=mltrain-log] .mltrain-line').length > 0", timeout=30_000
+            )
             page.locator("[data-testid=mltrain-cancel]").click()
             page.locator("[data-testid=mltrain-cancel-no]").click()  # asked, and declined: nothing happens
             page.wait_for_timeout(1000)
@@ -184,9 +214,11 @@ def test_a_flooding_run_does_not_freeze_the_page(lab, home: Path) -> None:
             status = page.locator("[data-testid=mltrain-status]")
             expect(status).to_have_text(re.compile("Running"), timeout=90_000)
             # the longest gap between animation frames while the run floods the widget
-            page.evaluate("() => { window.__gaps = []; let last = performance.now();"
-                          " const tick = (t) => { window.__gaps.push(t - last); last = t; requestAnimationFrame(tick); };"
-                          " requestAnimationFrame(tick); }")
+            page.evaluate(
+                "() => { window.__gaps = []; let last = performance.now();"
+                " const tick = (t) => { window.__gaps.push(t - last); last = t; requestAnimationFrame(tick); };"
+                " requestAnimationFrame(tick); }"
+            )
             expect(status).to_have_text(re.compile("Completed"), timeout=120_000)
             page.wait_for_timeout(800)
             worst = page.evaluate("() => Math.max(...window.__gaps)")

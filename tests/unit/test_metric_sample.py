@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from jupyter_mltrain.hostside.runtime import _encode
 from jupyter_mltrain.engine.store import parse_metric_lines, sample_metric_lines
+from jupyter_mltrain.hostside.runtime import _encode
 
 
 def lines(*items: tuple) -> bytes:

@@ -7,18 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mltrain.engine.targets import parse_targets
-from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.engine.plan import make_plan
 from jupyter_mltrain.engine.spec import Distribution, RunSpec
+from jupyter_mltrain.engine.targets import parse_targets
+from jupyter_mltrain.hostside.errors import SpecError
 
-TOML = ('[targets.c]\nkind = "ssh"\nhosts = ["n1:4", "n2:4", "n3:2"]\nworkdir = "/scratch/w"\ngpus_per_host = 2\n'
-        '[targets.s]\nkind = "slurm"\npartition = "gpu"\ngpus_per_node = 4\ntime = "10"\n')
+TOML = (
+    '[targets.c]\nkind = "ssh"\nhosts = ["n1:4", "n2:4", "n3:2"]\nworkdir = "/scratch/w"\ngpus_per_host = 2\n'
+    '[targets.s]\nkind = "slurm"\npartition = "gpu"\ngpus_per_node = 4\ntime = "10"\n'
+)
 
 
 def plan(mode: str, np: int, nodes: int, target: str = "c", tmp: Path = Path("/tmp/x")):
-    spec = RunSpec(entry="main.py", source=str(tmp), target=target,
-                   distribution=Distribution(mode=mode, processes_per_node=np, nodes=nodes))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(tmp),
+        target=target,
+        distribution=Distribution(mode=mode, processes_per_node=np, nodes=nodes),
+    )
     return make_plan(spec, parse_targets(TOML, "t")[target], "RUN", tmp / "RUN", check=False)
 
 
@@ -26,7 +32,9 @@ def test_ssh_ranks_fill_the_first_nodes_and_master_is_the_head() -> None:
     p = plan("torch", 2, 2)
     ssh = p.launcher_options["ssh"]
     assert p.launcher == "ssh" and ssh["hosts"] == "n1:2,n2:2" and ssh["head"] == "n1" and ssh["nodes"] == ["n1", "n2"]
-    assert p.env["MASTER_ADDR"] == "n1" and p.env["LOCAL_WORLD_SIZE"] == "2" and p.env["MLTRAIN_OUTPUTS_DIR"] == "outputs"
+    assert (
+        p.env["MASTER_ADDR"] == "n1" and p.env["LOCAL_WORLD_SIZE"] == "2" and p.env["MLTRAIN_OUTPUTS_DIR"] == "outputs"
+    )
     assert p.env["MLTRAIN_GPUS"] == "0,1" and p.world_size == 4
 
 

@@ -46,8 +46,14 @@ PROGRAM = r"""
 
 
 def test_a_program_logging_faster_than_the_writer_is_held_to_about_a_second_of_backlog() -> None:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(PROGRAM)], capture_output=True, text=True,
-                         timeout=120, env=dict(os.environ, PYTHONWARNINGS="ignore"), check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(PROGRAM)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONWARNINGS="ignore"),
+        check=True,
+    ).stdout
     from jupyter_mltrain.hostside.runtime import MIN_QUEUED
 
     result = json.loads(out.splitlines()[-1])

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from jupyter_mltrain.hostside.errors import SnapshotError
 from jupyter_mltrain.engine.snapshot import ObjectStore, take_snapshot
+from jupyter_mltrain.hostside.errors import SnapshotError
 
 
 def _tree(root, files: dict[str, bytes]) -> None:
@@ -23,12 +23,23 @@ def _listing(root) -> set[str]:
 
 def test_default_gitignore_and_mltrainignore_rules(tmp_path) -> None:
     src = tmp_path / "src"
-    _tree(src, {
-        "train.py": b"print(1)", "lib/util.py": b"x=1", ".git/HEAD": b"ref", "__pycache__/a.pyc": b"",
-        "checkpoints/c.pt": b"w", "venv2/pyvenv.cfg": b"", "venv2/lib/x.py": b"", "data/big.bin": b"1",
-        "data/keep.bin": b"2", "notes.tmp": b"t", ".gitignore": b"*.tmp\ndata/*\n!data/keep.bin\n",
-        ".mltrainignore": b"lib/\n",
-    })
+    _tree(
+        src,
+        {
+            "train.py": b"print(1)",
+            "lib/util.py": b"x=1",
+            ".git/HEAD": b"ref",
+            "__pycache__/a.pyc": b"",
+            "checkpoints/c.pt": b"w",
+            "venv2/pyvenv.cfg": b"",
+            "venv2/lib/x.py": b"",
+            "data/big.bin": b"1",
+            "data/keep.bin": b"2",
+            "notes.tmp": b"t",
+            ".gitignore": b"*.tmp\ndata/*\n!data/keep.bin\n",
+            ".mltrainignore": b"lib/\n",
+        },
+    )
     take_snapshot(src, tmp_path / "snap", ObjectStore(tmp_path / "home" / "objects"))
     assert _listing(tmp_path / "snap") == {"train.py", "data/keep.bin", ".gitignore", ".mltrainignore"}
 

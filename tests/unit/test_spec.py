@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from jupyter_mltrain.hostside.errors import SpecError
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec, parse_assignments
+from jupyter_mltrain.hostside.errors import SpecError
 
 
 def test_unknown_mode_names_the_field_and_the_choices() -> None:
@@ -42,8 +42,9 @@ def test_secret_values_never_reach_the_dict_but_names_do(tmp_path) -> None:
     spec = RunSpec(
         entry="t.py",
         source=str(tmp_path),
-        environment=Environment(variables={"HF_TOKEN": "s3cr3t", "MY_VALUE": "plain", "DB": "x"},
-                                secret_names=frozenset({"DB"})),
+        environment=Environment(
+            variables={"HF_TOKEN": "s3cr3t", "MY_VALUE": "plain", "DB": "x"}, secret_names=frozenset({"DB"})
+        ),
     )
     text = json.dumps(spec.to_dict())
     assert "s3cr3t" not in text and '"x"' not in text
@@ -53,9 +54,14 @@ def test_secret_values_never_reach_the_dict_but_names_do(tmp_path) -> None:
 
 def test_round_trip_through_dict(tmp_path) -> None:
     spec = RunSpec(
-        entry="t.py", source=str(tmp_path), args=("--lr", "0.1"),
+        entry="t.py",
+        source=str(tmp_path),
+        args=("--lr", "0.1"),
         distribution=Distribution(mode="tf-ps", workers=2, parameter_servers=1, gpus=(0, 1)),
-        inputs={"data": "/tmp"}, params={"lr": 0.1}, name="n", experiment="e",
+        inputs={"data": "/tmp"},
+        params={"lr": 0.1},
+        name="n",
+        experiment="e",
     )
     again = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec

@@ -61,7 +61,10 @@ def test_metrics_become_series_per_rank_progress_and_last_values(tmp_path: Path)
     feed = RunFeed(run, ranks=2, created=100.0)
     for rank in (0, 1):
         recs = [{"name": "loss", "value": 1.0 / (s + 1), "step": s, "time": 100.0 + s} for s in range(3)]
-        recs += [{"name": "lr", "value": 0.1, "step": None, "time": 101.5}, {"name": "note", "value": "warmup", "step": None, "time": 102}]
+        recs += [
+            {"name": "lr", "value": 0.1, "step": None, "time": 101.5},
+            {"name": "note", "value": "warmup", "step": None, "time": 102},
+        ]
         recs += [{"event": "progress", "step": 3, "total": 10, "time": 103}]
         run.metrics_path(rank).write_text("".join(json.dumps(r) + "\n" for r in recs))
     delta = feed.poll()

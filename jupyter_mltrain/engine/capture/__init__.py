@@ -15,9 +15,17 @@ the cell's free names and, for each one bound in the kernel, writes what recreat
 Ranks are new processes: nothing of the kernel's state travels but what is written here.
 """
 
-from jupyter_mltrain.engine.capture.captured import CaptureError, Captured, CellScript
+from jupyter_mltrain.engine.capture.captured import Captured, CaptureError, CellScript
 from jupyter_mltrain.engine.capture.names import free_names
 from jupyter_mltrain.engine.capture.notebook import notebook_script
 from jupyter_mltrain.engine.capture.script import capture_cell, check_cell_syntax
 
-__all__ = ["CaptureError", "Captured", "CellScript", "capture_cell", "check_cell_syntax", "free_names", "notebook_script"]
+__all__ = [
+    "CaptureError",
+    "Captured",
+    "CellScript",
+    "capture_cell",
+    "check_cell_syntax",
+    "free_names",
+    "notebook_script",
+]

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from jupyter_mltrain.hostside.errors import MLTrainError
 
-
 INLINE_VALUE_CHARS = 4_000
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 VALUES_DIR = "_mltrain_values"

@@ -6,7 +6,6 @@ import ast
 from typing import Any
 
 
-
 class _OrderedNames(ast.NodeVisitor):
     """Walks module-level code in execution order; records names read before being bound.
 

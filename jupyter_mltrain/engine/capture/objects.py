@@ -123,8 +123,11 @@ def _find_def(filename: str, name: str, line: int | None, node_type: type) -> st
         return None
     found = None
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and isinstance(node, node_type) \
-                and node.name == name:
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and isinstance(node, node_type)
+            and node.name == name
+        ):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             if line is None or start <= line <= (node.end_lineno or node.lineno):
                 found = "".join(lines[start - 1 : node.end_lineno])

@@ -11,13 +11,32 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jupyter_mltrain.engine.capture.captured import MAX_VALUE_BYTES, VALUES_DIR, _IDENTIFIER, _KERNEL_NAMES, CaptureError, Captured, CellScript
+from jupyter_mltrain.engine.capture.captured import (
+    _IDENTIFIER,
+    _KERNEL_NAMES,
+    MAX_VALUE_BYTES,
+    VALUES_DIR,
+    Captured,
+    CaptureError,
+    CellScript,
+)
 from jupyter_mltrain.engine.capture.names import free_names
-from jupyter_mltrain.engine.capture.objects import _importable_path, _import_line, _is_plain, _literal, _is_numpy, _describe, _class_source, _function_source
+from jupyter_mltrain.engine.capture.objects import (
+    _class_source,
+    _describe,
+    _function_source,
+    _import_line,
+    _importable_path,
+    _is_numpy,
+    _is_plain,
+    _literal,
+)
 
 
 class _Builder:
-    def __init__(self, namespace: Mapping[str, Any], shell: Any, cell_bound: set[str], params: Mapping[str, Any]) -> None:
+    def __init__(
+        self, namespace: Mapping[str, Any], shell: Any, cell_bound: set[str], params: Mapping[str, Any]
+    ) -> None:
         self.namespace = namespace
         self.shell = shell
         self.cell_bound = cell_bound
@@ -122,7 +141,11 @@ class _Builder:
         literal = _literal(value)
         if literal is not None:
             self.values.append(f"{name} = {literal}")
-            self.captured.append(Captured(name, "value", f"{type(value).__name__} = {literal if len(literal) < 60 else literal[:57] + '...'}"))
+            self.captured.append(
+                Captured(
+                    name, "value", f"{type(value).__name__} = {literal if len(literal) < 60 else literal[:57] + '...'}"
+                )
+            )
             return
         data = pickle.dumps(value, protocol=4)
         if len(data) > MAX_VALUE_BYTES:
@@ -196,7 +219,9 @@ def capture_cell(
         "# Edit the notebook, not this file: it is made again on every submit.\n"
     ]
     if builder.imports:
-        parts.append("# imports the cell uses, as the kernel had them\n" + "\n".join(dict.fromkeys(builder.imports)) + "\n")
+        parts.append(
+            "# imports the cell uses, as the kernel had them\n" + "\n".join(dict.fromkeys(builder.imports)) + "\n"
+        )
     if builder.needs_loader:
         parts.append(_LOADER.format(dir=VALUES_DIR))
     if builder.values:

@@ -6,8 +6,8 @@ so a new backend is a new module (and an entry point), not a branch elsewhere.
 
 from __future__ import annotations
 
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.launch.base import Launcher
+from jupyter_mltrain.hostside.errors import LaunchError
 
 __all__ = ["Launcher", "get_launcher"]
 

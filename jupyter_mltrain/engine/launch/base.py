@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jupyter_mltrain.hostside.collector import Source
 from jupyter_mltrain.engine.plan import LaunchPlan
+from jupyter_mltrain.hostside.collector import Source
 
 PY_SPY_TIMEOUT_S = 10.0
 # What a stack dump may take beyond py-spy's own limit: starting Python, and an ssh connection.
@@ -75,10 +75,10 @@ class Launcher(abc.ABC):
         """Why ranks could not report their end, when the launcher knows (e.g. a cut connection)."""
         return None
 
-    def collect_outputs(self, dest: Path) -> None:
+    def collect_outputs(self, dest: Path) -> None:  # noqa: B027  (optional hook)
         """Bring the ranks' outputs into ``dest`` (Finalizing); nothing to do where they are written locally."""
 
-    def cleanup(self, completed: bool) -> None:
+    def cleanup(self, completed: bool) -> None:  # noqa: B027  (optional hook)
         """Remove what the run left on other machines, as configured."""
 
     def rank_started(self, rank: int, info: dict[str, Any]) -> None:
@@ -97,11 +97,17 @@ class Launcher(abc.ABC):
         dumps = StackDumps()
         here = {r: info for r, info in ranks.items() if on_this_host(info)}
         for rank in ranks.keys() - here.keys():
-            dumps.note([rank], f"(not reached: {ranks[rank].get('host')} is not this host, and the {self.name} "
-                               "launcher has no way there)")
+            dumps.note(
+                [rank],
+                f"(not reached: {ranks[rank].get('host')} is not this host, and the {self.name} "
+                "launcher has no way there)",
+            )
         if here:
-            dumps.start([sys.executable, "-m", "jupyter_mltrain.hostside.remote", *dump_request(self.plan.run_id, here)],
-                        list(here), "this host")
+            dumps.start(
+                [sys.executable, "-m", "jupyter_mltrain.hostside.remote", *dump_request(self.plan.run_id, here)],
+                list(here),
+                "this host",
+            )
         return dumps
 
     def kill_user_groups(self) -> None:
@@ -130,12 +136,25 @@ class StackDumps:
         self.lock = threading.Lock()
         self.finished_at = 0.0  # time.monotonic() when the last helper answered or was given up on
 
-    def start(self, argv: list[str], ranks: list[int], where: str, stdin: bytes = b"",
-              env: dict[str, str] | None = None, limit_s: float = PY_SPY_TIMEOUT_S + DUMP_MARGIN_S) -> None:
+    def start(
+        self,
+        argv: list[str],
+        ranks: list[int],
+        where: str,
+        stdin: bytes = b"",
+        env: dict[str, str] | None = None,
+        limit_s: float = PY_SPY_TIMEOUT_S + DUMP_MARGIN_S,
+    ) -> None:
         """Run ``argv``, which prints ``remote.dump_stacks``'s JSON for ``ranks`` (a line per host), for ``limit_s``."""
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
         except OSError as exc:
             self.note(ranks, f"(cannot start the stack dump on {where}: {exc.strerror or exc})")
             return
@@ -149,8 +168,14 @@ class StackDumps:
         finally:
             self.finished_at = time.monotonic()
 
-    def _answer(self, proc: subprocess.Popen[bytes], ranks: list[int], where: str, stdin: bytes, limit_s: float,
-                ) -> None:
+    def _answer(
+        self,
+        proc: subprocess.Popen[bytes],
+        ranks: list[int],
+        where: str,
+        stdin: bytes,
+        limit_s: float,
+    ) -> None:
         try:
             out, err = proc.communicate(stdin, timeout=limit_s)
         except subprocess.TimeoutExpired:

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from typing import Any
 
-from jupyter_mltrain.hostside.collector import Source, StreamSource
 from jupyter_mltrain.engine.launch.base import Launcher, killpg
+from jupyter_mltrain.hostside.collector import Source, StreamSource
 
 
 class LocalRankLauncher(Launcher):

@@ -18,9 +18,9 @@ import subprocess
 import sys
 from typing import Any
 
+from jupyter_mltrain.engine.launch.base import Launcher, killpg
 from jupyter_mltrain.hostside.collector import Collector, Source
 from jupyter_mltrain.hostside.errors import LaunchError
-from jupyter_mltrain.engine.launch.base import Launcher, killpg
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,25 +18,44 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.hostside.collector import Collector, Source, StreamSource
-from jupyter_mltrain.engine.targets import SlurmTarget, resolve_target
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.launch.base import Launcher, StackDumps, dump_request
 from jupyter_mltrain.engine.ssh import SSHConnection
 from jupyter_mltrain.engine.staging import fetch_outputs, stage, stage_rank_side
+from jupyter_mltrain.engine.targets import SlurmTarget, resolve_target
+from jupyter_mltrain.hostside.collector import Collector, Source, StreamSource
+from jupyter_mltrain.hostside.errors import LaunchError
 
-LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING",
-               "STAGE_OUT"}
-SLURM_ENDED = {"TIMEOUT": "the job reached its time limit", "NODE_FAIL": "a node of the job failed",
-               "PREEMPTED": "the job was preempted", "OUT_OF_MEMORY": "the job ran out of memory",
-               "BOOT_FAIL": "a node failed to boot", "DEADLINE": "the job reached its deadline"}
+LIVE_STATES = {
+    "PENDING",
+    "CONFIGURING",
+    "RUNNING",
+    "COMPLETING",
+    "SUSPENDED",
+    "REQUEUED",
+    "RESIZING",
+    "SIGNALING",
+    "STAGE_OUT",
+}
+SLURM_ENDED = {
+    "TIMEOUT": "the job reached its time limit",
+    "NODE_FAIL": "a node of the job failed",
+    "PREEMPTED": "the job was preempted",
+    "OUT_OF_MEMORY": "the job ran out of memory",
+    "BOOT_FAIL": "a node failed to boot",
+    "DEADLINE": "the job reached its deadline",
+}
 
 
 def sbatch_options(plan_options: dict[str, Any], job_name: str, output: str, workdir: str) -> list[str]:
     """The job's resources as sbatch arguments, one value per argument (never parsed by a shell)."""
     opts = plan_options
-    args = [f"--job-name={job_name}", f"--nodes={opts['nodes']}", f"--ntasks={opts['world_size']}",
-            f"--output={output}", f"--chdir={workdir}"]
+    args = [
+        f"--job-name={job_name}",
+        f"--nodes={opts['nodes']}",
+        f"--ntasks={opts['world_size']}",
+        f"--output={output}",
+        f"--chdir={workdir}",
+    ]
     if opts["world_size"] == opts["nodes"] * opts["ntasks_per_node"]:
         args.append(f"--ntasks-per-node={opts['ntasks_per_node']}")
     for key in ("partition", "account", "time"):
@@ -108,14 +127,22 @@ class SlurmLauncher(Launcher):
     def _env(self) -> dict[str, str]:
         return {**self.base_env, **self.plan.env}
 
-    def _slurm(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
-               ) -> subprocess.CompletedProcess[bytes]:
+    def _slurm(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
         """Run a Slurm command here, or on the login host over ssh (with ``env`` added to its environment)."""
         command, command_env, command_input = self._slurm_command(argv, env, stdin)
         return subprocess.run(command, env=command_env, input=command_input, capture_output=True, timeout=60)
 
-    def _slurm_command(self, argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None,
-                       ) -> tuple[list[str], dict[str, str] | None, bytes]:
+    def _slurm_command(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> tuple[list[str], dict[str, str] | None, bytes]:
         """The local command, environment and input that run a Slurm command here or on the login host.
 
         Over ssh the variables travel on the connection's input, not on the remote command line.
@@ -140,8 +167,12 @@ class SlurmLauncher(Launcher):
         env = {"MLTRAIN_CHANNEL": f"tcp:{self.options['collector_host']}:{port}", "MLTRAIN_TOKEN": token}
         script = batch_script(self.plan.program, self.plan.mode in ("torch", "mpi", "horovod"))
         self.script_path.write_text(script)
-        self.sbatch = ["sbatch", "--parsable", "--export=ALL",
-                       *sbatch_options(self.options, f"mltrain-{self.plan.run_id}", output, workdir)]
+        self.sbatch = [
+            "sbatch",
+            "--parsable",
+            "--export=ALL",
+            *sbatch_options(self.options, f"mltrain-{self.plan.run_id}", output, workdir),
+        ]
         if self.login is None:
             out = self._slurm([*self.sbatch, str(self.script_path)], {**self._env(), **env})
         else:  # the script travels on stdin; the job's environment is the plan's
@@ -156,21 +187,39 @@ class SlurmLauncher(Launcher):
         """Stage the snapshot and the rank-side package to the login host; start a frame relay there."""
         assert self.login is not None
 
-        home = subprocess.run(self.login.command(self.login.head, [self.login.python, "-c",
-                              "import os, sys; print(os.path.expanduser(sys.argv[1]))", self.options["workdir"]]),
-                              capture_output=True, timeout=60)
+        home = subprocess.run(
+            self.login.command(
+                self.login.head,
+                [
+                    self.login.python,
+                    "-c",
+                    "import os, sys; print(os.path.expanduser(sys.argv[1]))",
+                    self.options["workdir"],
+                ],
+            ),
+            capture_output=True,
+            timeout=60,
+        )
         if home.returncode != 0:
-            raise LaunchError(f"cannot reach the login host {self.login.head.address}: "
-                              f"{home.stderr.decode(errors='replace').strip()[-300:]}")
+            raise LaunchError(
+                f"cannot reach the login host {self.login.head.address}: "
+                f"{home.stderr.decode(errors='replace').strip()[-300:]}"
+            )
         self.options["workdir"] = home.stdout.decode().strip()  # absolute: it goes into paths and variables
         self.remote_run = f"{self.options['workdir']}/{self.plan.run_id}"
         stage(self.login, Path(self.plan.workdir), self.options["workdir"], self.plan.run_id)
         self.pkg_path, _ = stage_rank_side(self.login, self.options["workdir"])
-        boot = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
-                "runpy.run_module('jupyter_mltrain.hostside.collector', run_name='__main__')")
+        boot = (
+            "import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
+            "runpy.run_module('jupyter_mltrain.hostside.collector', run_name='__main__')"
+        )
         argv = [self.login.python, "-c", boot, self.pkg_path, "-", self.options["collector_host"]]
-        self.relay = subprocess.Popen(self.login.command(self.login.head, argv), stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, start_new_session=True)
+        self.relay = subprocess.Popen(
+            self.login.command(self.login.head, argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
         assert self.relay.stdout is not None and self.relay.stdin is not None
         try:  # the token is the relay's first line of input, not an argument `ps` would show
             self.relay.stdin.write(token.encode() + b"\n")
@@ -237,9 +286,19 @@ class SlurmLauncher(Launcher):
             return super().dump_stacks(ranks)
         dumps = StackDumps()
         nodes = int(self.options["nodes"])
-        step = ["srun", f"--jobid={self.job_id}", "--overlap", f"--nodes={nodes}", f"--ntasks={nodes}",
-                "--ntasks-per-node=1", "--kill-on-bad-exit=0", self.plan.program[0], "-m", "jupyter_mltrain.hostside.remote",
-                *dump_request(self.plan.run_id, ranks)]
+        step = [
+            "srun",
+            f"--jobid={self.job_id}",
+            "--overlap",
+            f"--nodes={nodes}",
+            f"--ntasks={nodes}",
+            "--ntasks-per-node=1",
+            "--kill-on-bad-exit=0",
+            self.plan.program[0],
+            "-m",
+            "jupyter_mltrain.hostside.remote",
+            *dump_request(self.plan.run_id, ranks),
+        ]
         env = {**self.target_env, "PYTHONPATH": self.pkg_path} if self.login is not None else None
         argv, local_env, request = self._slurm_command(step, env)
         dumps.start(argv, list(ranks), f"job {self.job_id}'s nodes (srun)", stdin=request, env=local_env)
@@ -251,7 +310,9 @@ class SlurmLauncher(Launcher):
         state, reason = self._query()
         for name, what in SLURM_ENDED.items():
             if state.startswith(name):
-                return f"slurm job {self.job_id} ended {state}: {what}" + (f" ({reason})" if reason and reason != "None" else "")
+                return f"slurm job {self.job_id} ended {state}: {what}" + (
+                    f" ({reason})" if reason and reason != "None" else ""
+                )
         return None
 
     def lost_reason(self) -> str | None:
@@ -265,7 +326,12 @@ class SlurmLauncher(Launcher):
 
     def describe(self) -> dict[str, Any]:
         """The job id and the script."""
-        return {"launcher": self.name, "job_id": self.job_id, "script": str(self.script_path),
-                "sbatch": self.sbatch,
-                "login_host": self.options.get("login_host"), "relay_pid": self.relay.pid if self.relay else None,
-                "collector": f"{self.options['collector_host']}:{self.collector.port if self.collector else None}"}
+        return {
+            "launcher": self.name,
+            "job_id": self.job_id,
+            "script": str(self.script_path),
+            "sbatch": self.sbatch,
+            "login_host": self.options.get("login_host"),
+            "relay_pid": self.relay.pid if self.relay else None,
+            "collector": f"{self.options['collector_host']}:{self.collector.port if self.collector else None}",
+        }

@@ -25,13 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.hostside.collector import Source, StreamSource
-from jupyter_mltrain.engine.targets import resolve_target
-from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.engine.launch.base import Launcher, StackDumps, dump_request, killpg
 from jupyter_mltrain.engine.ssh import SSHConnection, check_target
-from jupyter_mltrain.engine.targets import SSHHost
 from jupyter_mltrain.engine.staging import fetch_outputs, stage, stage_rank_side
+from jupyter_mltrain.engine.targets import SSHHost, resolve_target
+from jupyter_mltrain.hostside.collector import Source, StreamSource
+from jupyter_mltrain.hostside.errors import LaunchError
 
 # argv: package dir, workdir, base python, key, run dir; stdin: the requirements text
 _BUILD_ENV = """
@@ -60,8 +59,10 @@ print(subprocess.run([python, "-c", code], capture_output=True, text=True, timeo
 """
 
 # Runs jupyter_mltrain.hostside.remote from the staged rank-side package (argv: package dir, then its arguments).
-_BOOT = ("import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
-         "runpy.run_module('jupyter_mltrain.hostside.remote', run_name='__main__')")
+_BOOT = (
+    "import os, runpy, sys; sys.path.insert(0, os.path.expanduser(sys.argv[1])); del sys.argv[1]; "
+    "runpy.run_module('jupyter_mltrain.hostside.remote', run_name='__main__')"
+)
 
 _REMOVE = """
 import shutil, os, sys
@@ -119,8 +120,9 @@ class SSHLauncher(Launcher):
         }
         # The configuration (the ranks' environment, secrets included, and the collector's token) travels as
         # the first line of the connection's input, never on a command line that `ps` shows on either side.
-        self.proc = subprocess.Popen(self._remote(self.target.head, []), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self._remote(self.target.head, []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+        )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(config).encode() + b"\n")
@@ -141,8 +143,9 @@ class SSHLauncher(Launcher):
         for rank, info in ranks.items():
             host = self.hosts_by_name.get(str(info.get("host")))
             if host is None:
-                dumps.note([rank], f"(not reached: no host of target {self.target.name!r} "
-                                   f"is named {info.get('host')!r})")
+                dumps.note(
+                    [rank], f"(not reached: no host of target {self.target.name!r} is named {info.get('host')!r})"
+                )
             else:
                 per_host.setdefault(host, {})[rank] = info
         for host, here in per_host.items():
@@ -151,11 +154,21 @@ class SSHLauncher(Launcher):
 
     def _build_envs(self, hosts: list[Any], wanted: dict[str, str]) -> None:
         """The ``--requirements`` venv on every host (built once per requirements, then reused)."""
+
         def build(host: Any) -> None:
-            argv = [wanted["base_python"], "-c", _BUILD_ENV, self.pkg_dir, self.options["workdir"],
-                    wanted["base_python"], wanted["key"], self.run_dir]
-            out = subprocess.run(self.target.command(host, argv), input=wanted["text"].encode(), capture_output=True,
-                                 timeout=3600)
+            argv = [
+                wanted["base_python"],
+                "-c",
+                _BUILD_ENV,
+                self.pkg_dir,
+                self.options["workdir"],
+                wanted["base_python"],
+                wanted["key"],
+                self.run_dir,
+            ]
+            out = subprocess.run(
+                self.target.command(host, argv), input=wanted["text"].encode(), capture_output=True, timeout=3600
+            )
             if out.returncode != 0:
                 raise LaunchError(f"on {host.address}: {out.stderr.decode(errors='replace').strip()[-1500:]}")
 
@@ -208,8 +221,11 @@ class SSHLauncher(Launcher):
             return
         for host in self.target.hosts:
             if host.address in self.options["nodes"]:
-                subprocess.run(self.target.command(host, [self.plan.program[0], "-c", _REMOVE, self.run_dir]),
-                               capture_output=True, timeout=120)
+                subprocess.run(
+                    self.target.command(host, [self.plan.program[0], "-c", _REMOVE, self.run_dir]),
+                    capture_output=True,
+                    timeout=120,
+                )
 
     def environment(self) -> dict[str, Any] | None:
         """The ranks' interpreter and packages, as the head host has them."""
@@ -228,5 +244,10 @@ class SSHLauncher(Launcher):
 
     def describe(self) -> dict[str, Any]:
         """Hosts, staging and the connection."""
-        return {"launcher": self.name, "head": self.target.head.address, "hosts": self.options["hosts"],
-                "staged": self.stage_reports, "pid": self.proc.pid if self.proc else None}
+        return {
+            "launcher": self.name,
+            "head": self.target.head.address,
+            "hosts": self.options["hosts"],
+            "staged": self.stage_reports,
+            "pid": self.proc.pid if self.proc else None,
+        }

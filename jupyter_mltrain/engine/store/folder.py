@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, cast
 
 
-
 class RunFolder:
     """Reads one run's folder: spec, logs and metrics, from any byte offset."""
 
@@ -53,12 +52,16 @@ class RunFolder:
         and the offset to read from next."""
         return _read_lines(self.log_path(rank), offset, max_bytes, carriage_return=True)
 
-    def read_metrics(self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024) -> tuple[list[dict[str, Any]], int]:
+    def read_metrics(
+        self, rank: int, offset: int = 0, max_bytes: int = 8 * 1024 * 1024
+    ) -> tuple[list[dict[str, Any]], int]:
         """Metric records of ``rank`` from byte ``offset``; and the offset to read from next."""
         data, nxt = _read_lines(self.metrics_path(rank), offset, max_bytes)
         return parse_metric_lines(data), nxt
 
-    def read_metric_sample(self, rank: int, offset: int, max_bytes: int, per_name: int) -> tuple[list[dict[str, Any]], int, int]:
+    def read_metric_sample(
+        self, rank: int, offset: int, max_bytes: int, per_name: int
+    ) -> tuple[list[dict[str, Any]], int, int]:
         """Like ``read_metrics``, but a metric with more than ``per_name`` records in what was read
         keeps only ``per_name`` of them, spread evenly, and its last (``sample_metric_lines``); and
         how many records were left out. For displays that cannot draw a flood point by point."""

@@ -13,14 +13,38 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jupyter_mltrain.engine.store.records import (
+    BEHIND_FILE,
+    STALE_HEARTBEAT_S,
+    RootCause,
+    RunRecord,
+    Status,
+    default_home,
+    record_from_dict,
+    write_json_atomic,
+)
 from jupyter_mltrain.hostside.errors import RunNotFound
 from jupyter_mltrain.hostside.procs import process_alive
-from jupyter_mltrain.engine.store.records import RootCause, STALE_HEARTBEAT_S, BEHIND_FILE, Status, default_home, RunRecord, write_json_atomic, record_from_dict
-
 
 _COLUMNS = (
-    "id", "experiment", "name", "status", "created", "target", "mode", "ranks", "stages", "exit_codes",
-    "root_cause", "metrics", "params", "supervisor_pid", "supervisor_host", "heartbeat", "ended", "run_dir",
+    "id",
+    "experiment",
+    "name",
+    "status",
+    "created",
+    "target",
+    "mode",
+    "ranks",
+    "stages",
+    "exit_codes",
+    "root_cause",
+    "metrics",
+    "params",
+    "supervisor_pid",
+    "supervisor_host",
+    "heartbeat",
+    "ended",
+    "run_dir",
 )
 _JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params"}
 
@@ -41,7 +65,7 @@ CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, created);
 
 
 def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
-    values = dict(zip(_COLUMNS, row))
+    values = dict(zip(_COLUMNS, row, strict=False))
     for key in _JSON_COLUMNS:
         raw = values[key]
         values[key] = json.loads(raw) if raw else ({} if key != "exit_codes" and key != "root_cause" else None)
@@ -69,21 +93,22 @@ def _filters(experiment: str | None, status: str | None, query: str | None) -> t
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-def _filter_records(records: list[RunRecord], experiment: str | None, status: str | None,
-                    query: str | None) -> list[RunRecord]:
+def _filter_records(
+    records: list[RunRecord], experiment: str | None, status: str | None, query: str | None
+) -> list[RunRecord]:
     """``_filters``' conditions applied to records in memory (when reading the folders)."""
     q = (query or "").lower()
-    return [r for r in records if (experiment is None or r.experiment == experiment)
-            and (status is None or r.status == status)
-            and (not q or q in r.name.lower() or q in r.id.lower() or q in r.experiment.lower())]
-
-
+    return [
+        r
+        for r in records
+        if (experiment is None or r.experiment == experiment)
+        and (status is None or r.status == status)
+        and (not q or q in r.name.lower() or q in r.id.lower() or q in r.experiment.lower())
+    ]
 
 
 class IndexUnavailable(Exception):
     """The index could not serve a query (damaged, or locked past the busy timeout)."""
-
-
 
 
 class Store:
@@ -175,7 +200,8 @@ class Store:
         """Write whole records into the index (``IndexUnavailable`` if it cannot)."""
         self._query(
             f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-            [_record_to_row(r) for r in records], many=True,
+            [_record_to_row(r) for r in records],
+            many=True,
         )
 
     def folder_record(self, run_id: str) -> RunRecord | None:
@@ -241,12 +267,14 @@ class Store:
                 setattr(record, key, value)
             record.__post_init__()  # a status or root cause given as plain JSON values becomes typed
             cols = list(fields)
-            row = dict(zip(_COLUMNS, _record_to_row(record)))
+            row = dict(zip(_COLUMNS, _record_to_row(record), strict=False))
             if set(fields) - {"heartbeat"}:  # the folder first: it is the truth
                 write_json_atomic(Path(record.run_dir) / "status.json", record.to_dict())
             try:
-                self._query(f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                            [row[c] for c in cols] + [run_id])
+                self._query(
+                    f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                    [row[c] for c in cols] + [run_id],
+                )
             except IndexUnavailable:
                 if set(fields) - {"heartbeat"}:
                     self._mark_behind(run_id)

@@ -14,8 +14,6 @@ from typing import Any
 
 from jupyter_mltrain.engine.spec import Mode
 
-
-
 HEARTBEAT_S = 2.0
 STALE_HEARTBEAT_S = 30.0
 BEHIND_FILE = "index-behind"
@@ -151,15 +149,12 @@ class RunRecord:
         return data
 
 
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON so that no reader sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
         json.dump(data, fh, indent=1, default=str)
     os.replace(tmp, path)
-
 
 
 def record_from_dict(data: dict[str, Any]) -> RunRecord:

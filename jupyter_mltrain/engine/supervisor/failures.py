@@ -8,7 +8,6 @@ from typing import Any
 from jupyter_mltrain.engine.store import RootCause
 
 
-
 def signal_description(sig: int) -> str:
     """``SIGKILL (9)`` style name of a signal number."""
     try:

@@ -18,7 +18,9 @@ from jupyter_mltrain.engine.store import RootCause
 STACK_DUMP_WAIT_S = 2.0
 # After the last host answered a stack dump: time for the faulthandler output its SIGQUIT caused to arrive.
 STACK_FRAMES_S = 0.5
-_STACK_LINE = re.compile(rb"^(Current thread 0x|Thread 0x|  File \"|  <no Python frame>|Stack \(most recent call first\):)")
+_STACK_LINE = re.compile(
+    rb"^(Current thread 0x|Thread 0x|  File \"|  <no Python frame>|Stack \(most recent call first\):)"
+)
 
 
 class HangWatch:
@@ -52,16 +54,19 @@ class HangWatch:
             why = f"its interpreter sent no heartbeat for {now - self.last_seen[rank]:.0f} s"
         elif all(now - self.last_output.get(r, now) > limit for r in live):
             rank = min(live, key=lambda r: self.last_output[r])
-            why = (f"no rank printed or logged anything for {limit:g} s; it fell silent first, "
-                   f"{now - self.last_output[rank]:.0f} s ago")
+            why = (
+                f"no rank printed or logged anything for {limit:g} s; it fell silent first, "
+                f"{now - self.last_output[rank]:.0f} s ago"
+            )
         else:
             return
         host = self.started.get(rank, {}).get("host", socket.gethostname())
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
         message = f"rank {rank} ({role}) on {host} hung: {why}"
         print(f"mltrain: {message}; saving every rank's stack", file=sys.stderr, flush=True)
-        self.root_cause = RootCause(message=message, rank=rank, host=host, hang=True, time=time.time(),
-                                    hang_timeout_s=limit, stacks="stacks/")
+        self.root_cause = RootCause(
+            message=message, rank=rank, host=host, hang=True, time=time.time(), hang_timeout_s=limit, stacks="stacks/"
+        )
         self.hang = {"at": now, "offsets": {r: self._log_size(r) for r in live}, "live": live}
         (self.run_dir / "stacks").mkdir(exist_ok=True)
         assert self.launcher is not None
@@ -72,7 +77,9 @@ class HangWatch:
         """Whether every host answered the stack dump, or was given up on, and the ranks' output had time to arrive."""
         assert self.hang is not None
         dumps = self.hang["dumps"]
-        return bool(now - self.hang["at"] >= STACK_DUMP_WAIT_S and dumps.done() and now - dumps.finished_at >= STACK_FRAMES_S)
+        return bool(
+            now - self.hang["at"] >= STACK_DUMP_WAIT_S and dumps.done() and now - dumps.finished_at >= STACK_FRAMES_S
+        )
 
     def _log_size(self, rank: int) -> int:
         fd = self.log_files.get(rank)
@@ -90,9 +97,12 @@ class HangWatch:
         for r in self.hang["live"]:
             info = self.started.get(r, {})
             answer = answers.get(r, {})
-            header = (f"# rank {r}, pid {info.get('pid')} on {info.get('host')}, "
-                      f"state {answer.get('state') or 'unknown'}"
-                      + (f", asked on {answer['where']}" if answer.get("where") else "") + "\n")
+            header = (
+                f"# rank {r}, pid {info.get('pid')} on {info.get('host')}, "
+                f"state {answer.get('state') or 'unknown'}"
+                + (f", asked on {answer['where']}" if answer.get("where") else "")
+                + "\n"
+            )
             parts = [header.encode()]
             if answer.get("py_spy") is not None:
                 parts.append(b"\n## py-spy dump\n" + answer["py_spy"].encode())

@@ -16,18 +16,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from jupyter_mltrain.hostside.collector import Collector, Source
-from jupyter_mltrain.engine.targets import resolve_target
-from jupyter_mltrain.hostside.venv import ensure_env
-from jupyter_mltrain.hostside.errors import MLTrainError
 from jupyter_mltrain.engine.launch import Launcher, get_launcher
 from jupyter_mltrain.engine.plan import LaunchPlan, make_plan
-from jupyter_mltrain.hostside.procs import kill_run_processes
-from jupyter_mltrain.hostside.protocol import Frame, Kind
 from jupyter_mltrain.engine.spec import RunSpec
 from jupyter_mltrain.engine.store import (
-    RootCause,
     HEARTBEAT_S,
+    RootCause,
     Status,
     Store,
     parse_metric_lines,
@@ -36,6 +30,12 @@ from jupyter_mltrain.engine.store import (
 from jupyter_mltrain.engine.supervisor.failures import rank_failure
 from jupyter_mltrain.engine.supervisor.hangs import HangWatch
 from jupyter_mltrain.engine.supervisor.summary import MetricSummary
+from jupyter_mltrain.engine.targets import resolve_target
+from jupyter_mltrain.hostside.collector import Collector, Source
+from jupyter_mltrain.hostside.errors import MLTrainError
+from jupyter_mltrain.hostside.procs import kill_run_processes
+from jupyter_mltrain.hostside.protocol import Frame, Kind
+from jupyter_mltrain.hostside.venv import ensure_env
 
 STDERR_TAIL_BYTES = 64 * 1024
 SUMMARY_INTERVAL_S = 1.0
@@ -78,7 +78,7 @@ class Supervisor(HangWatch):
 
     def _load_spec(self) -> RunSpec:
         data = json.loads((self.run_dir / "spec.json").read_text())
-        secrets = {k[len("MLTRAIN_SECRET_"):]: v for k, v in os.environ.items() if k.startswith("MLTRAIN_SECRET_")}
+        secrets = {k[len("MLTRAIN_SECRET_") :]: v for k, v in os.environ.items() if k.startswith("MLTRAIN_SECRET_")}
         variables = dict(data["environment"]["variables"])
         variables.update(secrets)
         data["environment"]["variables"] = variables
@@ -95,23 +95,31 @@ class Supervisor(HangWatch):
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_cancel_signal)
         self._set_aside_reserve()
-        self.store.update(self.run_id, supervisor_pid=os.getpid(), supervisor_host=socket.gethostname(),
-                          heartbeat=time.time())
+        self.store.update(
+            self.run_id, supervisor_pid=os.getpid(), supervisor_host=socket.gethostname(), heartbeat=time.time()
+        )
         try:
             sources = self._prepare_and_start()
         except MLTrainError as exc:
             return self._finish(Status.FAILED, RootCause(message=str(exc), time=time.time()))
         except Exception as exc:  # a bug of ours: say so, do not leave the run hanging
-            return self._finish(Status.FAILED, RootCause(message=f"internal error while launching: {exc!r}",
-                                                          traceback=traceback.format_exc(), time=time.time()))
+            return self._finish(
+                Status.FAILED,
+                RootCause(
+                    message=f"internal error while launching: {exc!r}",
+                    traceback=traceback.format_exc(),
+                    time=time.time(),
+                ),
+            )
         self.store.set_status(self.run_id, Status.RUNNING)
         self.env_thread = threading.Thread(target=self._write_env, daemon=True)
         self.env_thread.start()
         try:
             self._loop(sources, wake_r)
         except Exception as exc:
-            self.root_cause = self.root_cause or RootCause(message=f"internal error in the supervisor: {exc!r}",
-                                                           traceback=traceback.format_exc(), time=time.time())
+            self.root_cause = self.root_cause or RootCause(
+                message=f"internal error in the supervisor: {exc!r}", traceback=traceback.format_exc(), time=time.time()
+            )
             self._stop_everything()
         return self._finalize()
 
@@ -130,8 +138,13 @@ class Supervisor(HangWatch):
         (self.run_dir / "outputs").mkdir(exist_ok=True)
         wanted = self.plan.launcher_options.get("requirements")
         if wanted and "ssh" not in self.plan.launcher_options:  # an ssh launcher builds it on its hosts
-            ensure_env(self.store.home, wanted["base_python"], wanted["text"], Path(self.plan.workdir),
-                       self.run_dir / "environment.log")
+            ensure_env(
+                self.store.home,
+                wanted["base_python"],
+                wanted["text"],
+                Path(self.plan.workdir),
+                self.run_dir / "environment.log",
+            )
         outputs_link = Path(self.plan.workdir) / "outputs"
         if not outputs_link.exists() and not outputs_link.is_symlink():
             outputs_link.symlink_to(self.run_dir / "outputs")
@@ -271,7 +284,7 @@ class Supervisor(HangWatch):
             if fd is None:
                 fd = files[rank] = os.open(self.run_dir / folder / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 self.disk_full = True
@@ -280,8 +293,14 @@ class Supervisor(HangWatch):
             if self.root_cause is None:
                 self.root_cause = RootCause(
                     message=f"cannot write {folder}/{name}: {exc.strerror or exc}"
-                    + (" (no space left on device); what was written before is kept" if exc.errno == errno.ENOSPC else ""),
-                    time=time.time(), disk_full=exc.errno == errno.ENOSPC)
+                    + (
+                        " (no space left on device); what was written before is kept"
+                        if exc.errno == errno.ENOSPC
+                        else ""
+                    ),
+                    time=time.time(),
+                    disk_full=exc.errno == errno.ENOSPC,
+                )
                 self._begin_stop()
 
     def _set_aside_reserve(self) -> None:
@@ -319,7 +338,6 @@ class Supervisor(HangWatch):
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
         host = self.started.get(rank, {}).get("host", socket.gethostname())
         return rank_failure(rank, role, host, status, self.stderr_tail.get(rank, b""))
-
 
     def _begin_stop(self) -> None:
         if self.stopping_since is None and self.launcher is not None:
@@ -377,14 +395,19 @@ class Supervisor(HangWatch):
             missing = [r for r in range(self.world) if r not in self.exits]
             final = Status.FAILED
             lost = self.launcher.lost_reason() if self.launcher is not None else None
-            cause = RootCause(message=lost or f"rank(s) {missing} never reported an exit status; the launcher ended first",
-                              time=time.time(), launcher_log=self._launcher_log_tail())
+            cause = RootCause(
+                message=lost or f"rank(s) {missing} never reported an exit status; the launcher ended first",
+                time=time.time(),
+                launcher_log=self._launcher_log_tail(),
+            )
         else:
             final, cause = Status.COMPLETED, None
         external = self.launcher.external_cause() if self.launcher is not None and final == Status.FAILED else None
         if external:  # the scheduler ended the job: that is the cause, whatever the ranks said on the way out
             said = cause.message if cause is not None else None
-            cause = dataclasses.replace(cause or RootCause(message="", time=time.time()), message=external, ranks_said=said)
+            cause = dataclasses.replace(
+                cause or RootCause(message="", time=time.time()), message=external, ranks_said=said
+            )
         if self.launcher is not None:
             try:
                 self.launcher.cleanup(final == Status.COMPLETED)
@@ -397,7 +420,9 @@ class Supervisor(HangWatch):
             request = json.loads((self.run_dir / "cancel.json").read_text())
         except (OSError, ValueError):
             request = {}
-        return RootCause(message=f"canceled by {request.get('by', 'request')}", time=float(request.get("time", time.time())))
+        return RootCause(
+            message=f"canceled by {request.get('by', 'request')}", time=float(request.get("time", time.time()))
+        )
 
     def _launcher_log_tail(self) -> str:
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
 class MetricSummary:
     """last/min/max/count of each metric (last from the lowest rank that logged it)."""
 
@@ -22,8 +21,14 @@ class MetricSummary:
                 continue
             entry = self.data.get(name)
             if entry is None:
-                self.data[name] = {"last": value, "min": value, "max": value, "count": 1,
-                                   "step": rec.get("step"), "rank": rank}
+                self.data[name] = {
+                    "last": value,
+                    "min": value,
+                    "max": value,
+                    "count": 1,
+                    "step": rec.get("step"),
+                    "rank": rank,
+                }
                 continue
             entry["count"] += 1
             entry["min"] = min(entry["min"], value)

@@ -128,7 +128,10 @@ test.describe('Training panel', () => {
     await v.getByTestId('mltrain-log-rank').selectOption('1');
     await expect(log).toContainText('rank 1 step');
     expect(await log.innerHTML()).not.toContain('\x1b');
-    await expect(log.locator('span[style*="color"]').first()).toBeVisible();
+    // The same rendering as the notebook widget: ansi_up's classes, coloured by style/ansi.css.
+    const green = log.locator('span.ansi-green-fg').first();
+    await expect(green).toBeVisible();
+    await expect(green).toHaveCSS('color', 'rgb(0, 162, 80)');
 
     // To the end: Completed, every line there, the panel row too.
     await expect(v.getByTestId('mltrain-run-status')).toHaveAttribute('data-status', 'Completed', {

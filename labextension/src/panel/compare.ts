@@ -1,0 +1,241 @@
+// Compare runs: one metric of each run overlaid on one chart, and a table of their
+// parameters (differing ones first) and final metrics (the best marked).
+import { Poll } from '@lumino/polling';
+import { Panel, Widget } from '@lumino/widgets';
+import { IRunRecord, MLTrainAPI } from './api';
+import { LineChart } from './charts';
+import { h } from '../common/dom';
+import { fmtDuration, fmtValue } from '../common/format';
+import { ISeries, meanOverRanks, sortRanks } from '../common/series';
+import { isFinal } from '../common/statuses';
+import { mainMetric, statusGlyph } from './format';
+import { compareTable, MetricStore } from './metrics';
+import { RunsModel } from './runsmodel';
+
+type RankMode = 'rank0' | 'mean';
+
+/** Several runs side by side: one metric overlaid, params and final metrics in a table. */
+export class CompareView extends Panel {
+  constructor(
+    readonly api: MLTrainAPI,
+    readonly model: RunsModel,
+    ids: string[],
+    readonly openRun: (id: string) => void
+  ) {
+    super();
+    this.ids = [...new Set(ids)];
+    this.addClass('mltrain-compare');
+    this.node.dataset.testid = 'mltrain-compare';
+    this.title.label = `Compare ${this.ids.length} runs`;
+
+    this._metricSelect = h('select', {
+      class: 'mltrain-select',
+      'data-testid': 'mltrain-compare-metric',
+      'aria-label': 'Metric'
+    });
+    this._metricSelect.addEventListener('change', () => {
+      this._metric = this._metricSelect.value;
+      this._renderChart();
+    });
+    this._rankSelect = h(
+      'select',
+      { class: 'mltrain-select', 'data-testid': 'mltrain-compare-ranks', 'aria-label': 'Ranks' },
+      h('option', { value: 'rank0' }, 'rank 0'),
+      h('option', { value: 'mean' }, 'mean over ranks')
+    );
+    this._rankSelect.addEventListener('change', () => {
+      this._rankMode = this._rankSelect.value as RankMode;
+      this._renderChart();
+    });
+    const bar = new Widget({
+      node: h(
+        'div',
+        { class: 'mltrain-toolbar mltrain-compare-toolbar' },
+        h('label', null, 'Metric ', this._metricSelect),
+        h('label', null, 'Ranks ', this._rankSelect),
+        h('span', { class: 'mltrain-spacer' }),
+        h('button', { class: 'mltrain-button', onclick: () => void this.refresh() }, 'Refresh')
+      )
+    });
+    this._chart = new LineChart('', 'mltrain-compare-chart');
+    this._table = new Widget({ node: h('div', { class: 'mltrain-compare-table-wrap' }) });
+    this.addWidget(bar);
+    this.addWidget(this._chart);
+    this.addWidget(this._table);
+
+    // Live runs change: refresh while any is live and the view is shown.
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this.refresh(),
+      frequency: { interval: 5000, backoff: true, max: 60000 },
+      standby: 'when-hidden',
+      name: 'mltrain:compare'
+    });
+    void this.refresh();
+  }
+
+  readonly ids: string[];
+
+  /** Reload each run's record and metric points. */
+  async refresh(): Promise<void> {
+    const results = await Promise.all(
+      this.ids.map(async id => {
+        try {
+          const [detail, points] = await Promise.all([this.api.getRun(id), this.api.metrics(id)]);
+          const store = new MetricStore();
+          store.load(points);
+          return { run: detail.run, store, error: '' };
+        } catch (err) {
+          const known = this.model.get(id);
+          return {
+            run: known ?? null,
+            store: new MetricStore(),
+            error: `${id}: ${(err as Error).message}`
+          };
+        }
+      })
+    );
+    this._runs = [];
+    this._stores = new Map();
+    this._errors = [];
+    for (const r of results) {
+      if (r.error) this._errors.push(r.error);
+      if (r.run) {
+        this._runs.push(r.run);
+        this._stores.set(r.run.id, r.store);
+      }
+    }
+    this._renderMetricOptions();
+    this._renderChart();
+    this._renderTable();
+    const live = this._runs.some(r => !isFinal(r.status));
+    if (live && this._poll.isDisposed === false) void this._poll.start();
+    if (!live) void this._poll.stop();
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    super.dispose();
+  }
+
+  private _metricNames(): string[] {
+    const names = new Set<string>();
+    for (const s of this._stores.values()) for (const n of s.names) names.add(n);
+    return [...names].sort();
+  }
+
+  private _renderMetricOptions(): void {
+    const names = this._metricNames();
+    if (!this._metric || !names.includes(this._metric)) {
+      const counts: Record<string, number> = {};
+      for (const n of names) counts[n] = 1;
+      this._metric = mainMetric(counts) ?? '';
+    }
+    this._metricSelect.replaceChildren(...names.map(n => h('option', { value: n }, n)));
+    this._metricSelect.value = this._metric;
+  }
+
+  private _renderChart(): void {
+    const m = this._metric;
+    const series: { label: string; data: ISeries }[] = [];
+    let xKind: 'step' | 'time' = 'step';
+    for (const run of this._runs) {
+      const store = this._stores.get(run.id);
+      const byRank = store?.series.get(m);
+      if (!store || !byRank || byRank.size === 0) continue;
+      xKind = store.xKind.get(m) ?? xKind;
+      const ranks = sortRanks(byRank.keys());
+      const data = this._rankMode === 'mean' ? meanOverRanks(byRank) : byRank.get(ranks[0])!;
+      series.push({ label: `${run.name}`, data });
+    }
+    this._chart.setTitle(
+      m ? `${m} (${this._rankMode === 'mean' ? 'mean over ranks' : 'rank 0'})` : 'No metrics'
+    );
+    this._chart.setData(series, xKind, '');
+  }
+
+  private _renderTable(): void {
+    const t = compareTable(this._runs);
+    const head = h(
+      'tr',
+      null,
+      h('th', null, 'run'),
+      h('th', null, 'status'),
+      h('th', null, 'duration'),
+      ...t.params.map(p =>
+        h(
+          'th',
+          {
+            class: t.differing.has(p) ? 'mltrain-differs' : null,
+            title: t.differing.has(p) ? 'differs between runs' : 'same in every run'
+          },
+          p
+        )
+      ),
+      ...t.metrics.map(m => h('th', { class: 'mltrain-metric-col' }, m))
+    );
+    const rows = t.rows.map(r =>
+      h(
+        'tr',
+        { 'data-testid': 'mltrain-compare-row', 'data-run-id': r.id },
+        h(
+          'td',
+          null,
+          h(
+            'a',
+            {
+              href: '#',
+              class: 'mltrain-link',
+              onclick: (e: Event) => {
+                e.preventDefault();
+                this.openRun(r.id);
+              }
+            },
+            r.name
+          ),
+          h('div', { class: 'mltrain-subtle' }, r.id)
+        ),
+        h('td', { 'data-status': r.status }, `${statusGlyph(r.status, '')} ${r.status}`),
+        h('td', { class: 'mltrain-num' }, fmtDuration(r.duration)),
+        ...t.params.map(p =>
+          h('td', { class: t.differing.has(p) ? 'mltrain-differs' : null }, r.params[p])
+        ),
+        ...t.metrics.map(m =>
+          h(
+            'td',
+            {
+              class: `mltrain-num${t.best.get(m) === r.id ? ' mltrain-best' : ''}`,
+              title: t.best.get(m) === r.id ? 'best final value' : null
+            },
+            fmtValue(r.metrics[m])
+          )
+        )
+      )
+    );
+    this._table.node.replaceChildren(
+      ...this._errors.map(e => h('div', { class: 'mltrain-error' }, e)),
+      h(
+        'table',
+        { class: 'mltrain-table mltrain-compare-table', 'data-testid': 'mltrain-compare-table' },
+        h('thead', null, head),
+        h('tbody', null, ...rows)
+      ),
+      h(
+        'div',
+        { class: 'mltrain-subtle' },
+        'Metric columns show each run\u2019s last value; the best is marked.'
+      )
+    );
+  }
+
+  private _runs: IRunRecord[] = [];
+  private _stores = new Map<string, MetricStore>();
+  private _errors: string[] = [];
+  private _metric = '';
+  private _rankMode: RankMode = 'rank0';
+  private _metricSelect: HTMLSelectElement;
+  private _rankSelect: HTMLSelectElement;
+  private _chart: LineChart;
+  private _table: Widget;
+  private _poll: Poll;
+}

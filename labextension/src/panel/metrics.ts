@@ -1,0 +1,196 @@
+// Metric series of a run (per metric, per rank) and the data of the compare view. No DOM here.
+import { fmtParam } from '../common/format';
+import { ISeries, seriesOf, sortRanks, thin, toY } from '../common/series';
+import { isFinal } from '../common/statuses';
+import { IRunRecord, IMetricPoint, StreamMetricRecord } from './api';
+import { runDuration } from './format';
+
+/** The latest progress event of a run. */
+export interface IProgress {
+  step: number;
+  total: number | null;
+  time: number;
+}
+
+/**
+ * Every metric of one run. The x of a metric is its step when the first value
+ * came with one, else seconds since the run's first metric.
+ */
+export class MetricStore {
+  /** metric name -> rank -> series */
+  readonly series = new Map<string, Map<number, ISeries>>();
+  readonly xKind = new Map<string, 'step' | 'time'>();
+  /** Latest progress event of any rank (rank 0 preferred). */
+  progress: IProgress | null = null;
+  /** Values the server left out of the batches (sampled for drawing; all are on disk). */
+  thinned = 0;
+  private _t0: number | null = null;
+
+  constructor(t0: number | null = null) {
+    this._t0 = t0;
+  }
+
+  /** Metric names, in the order they first appeared. */
+  get names(): string[] {
+    return [...this.series.keys()];
+  }
+
+  /** Add a stream batch of one rank (`thinned` values of it left out); returns the metrics that got points. */
+  addRecords(rank: number, records: readonly StreamMetricRecord[], thinned = 0): Set<string> {
+    const changed = new Set<string>();
+    this.thinned += thinned;
+    for (const r of records) {
+      if ('event' in r) {
+        if (r.event === 'progress' && (rank === 0 || this.progress === null)) {
+          this.progress = { step: r.step, total: toY(r.total), time: r.time };
+        }
+        continue;
+      }
+      if (typeof r.name !== 'string') continue;
+      this.addPoint(rank, r.name, r.value, r.step ?? null, r.time);
+      changed.add(r.name);
+    }
+    return changed;
+  }
+
+  /** Replace everything by the points of `GET runs/{id}/metrics`. */
+  load(points: readonly IMetricPoint[]): void {
+    this.series.clear();
+    this.xKind.clear();
+    this.thinned = 0;
+    for (const p of points) this.addPoint(p.rank, p.name, p.value, p.step, p.time);
+  }
+
+  addPoint(rank: number, name: string, value: unknown, step: number | null, time: number): void {
+    if (this._t0 === null && isFinite(time)) this._t0 = time;
+    let kind = this.xKind.get(name);
+    if (!kind) {
+      kind = step !== null && step !== undefined ? 'step' : 'time';
+      this.xKind.set(name, kind);
+    }
+    const s = seriesOf(this.series, name, rank);
+    let x: number;
+    if (kind === 'step') {
+      x =
+        typeof step === 'number' && isFinite(step)
+          ? step
+          : s.x.length
+            ? s.x[s.x.length - 1] + 1
+            : 0;
+    } else {
+      x = (isFinite(time) ? time : 0) - (this._t0 ?? 0);
+    }
+    s.x.push(x);
+    s.y.push(toY(value));
+    thin(s);
+  }
+
+  /** Total points of a metric across ranks. */
+  count(name: string): number {
+    let n = 0;
+    for (const s of this.series.get(name)?.values() ?? []) n += s.x.length;
+    return n;
+  }
+
+  /** The last value of a metric on the lowest rank that has one. */
+  last(name: string): number | null {
+    const byRank = this.series.get(name);
+    if (!byRank) return null;
+    for (const r of sortRanks(byRank.keys())) {
+      const s = byRank.get(r)!;
+      for (let i = s.y.length - 1; i >= 0; i--) if (s.y[i] !== null) return s.y[i];
+    }
+    return null;
+  }
+}
+
+/** Whether a lower value of a metric is better (true), a higher one (false), or unknown (null). */
+export function lowerIsBetter(name: string): boolean | null {
+  const n = name.toLowerCase();
+  if (/(loss|error|err|mse|mae|rmse|perplexity|ppl|wer|cer)$/.test(n) || n.includes('loss')) {
+    return true;
+  }
+  if (/(acc|accuracy|f1|auc|precision|recall|iou|bleu|map|score|reward)$/.test(n)) return false;
+  return null;
+}
+
+/** One run's row of the compare table. */
+export interface ICompareRow {
+  id: string;
+  name: string;
+  experiment: string;
+  status: string;
+  duration: number | null;
+  params: Record<string, string>;
+  metrics: Record<string, number | null>;
+}
+
+/** The compare table: columns and rows. */
+export interface ICompareTable {
+  /** Parameter names, those that differ between runs first, then alphabetical. */
+  params: string[];
+  /** Parameters whose value is not the same in every run. */
+  differing: Set<string>;
+  /** Metric names, alphabetical. */
+  metrics: string[];
+  rows: ICompareRow[];
+  /** metric -> id of the best run by its final value (when better is known). */
+  best: Map<string, string>;
+}
+
+/** The table of the compare view: params and final metrics of each run. */
+export function compareTable(runs: readonly IRunRecord[], now?: number): ICompareTable {
+  const paramSet = new Set<string>();
+  const metricSet = new Set<string>();
+  for (const r of runs) {
+    for (const k of Object.keys(r.params ?? {})) paramSet.add(k);
+    for (const k of Object.keys(r.metrics ?? {})) metricSet.add(k);
+  }
+  const rows: ICompareRow[] = runs.map(r => {
+    const params: Record<string, string> = {};
+    for (const k of paramSet) {
+      params[k] = k in (r.params ?? {}) ? fmtParam(r.params[k]) : '–';
+    }
+    const metrics: Record<string, number | null> = {};
+    for (const k of metricSet) metrics[k] = toY(r.metrics?.[k]?.last);
+    return {
+      id: r.id,
+      name: r.name,
+      experiment: r.experiment,
+      status: r.status,
+      duration: runDuration(r, now),
+      params,
+      metrics
+    };
+  });
+  const differing = new Set<string>();
+  for (const k of paramSet) {
+    if (new Set(rows.map(r => r.params[k])).size > 1) differing.add(k);
+  }
+  const params = [...paramSet].sort((a, b) => {
+    const d = Number(differing.has(b)) - Number(differing.has(a));
+    return d || a.localeCompare(b);
+  });
+  const metrics = [...metricSet].sort();
+  const best = new Map<string, string>();
+  for (const m of metrics) {
+    const lower = lowerIsBetter(m);
+    if (lower === null) continue;
+    let bestRow: ICompareRow | null = null;
+    for (const row of rows) {
+      const v = row.metrics[m];
+      if (v === null) continue;
+      if (bestRow === null || (lower ? v < bestRow.metrics[m]! : v > bestRow.metrics[m]!)) {
+        bestRow = row;
+      }
+    }
+    // Only a real choice is marked: a single value is the best of nothing.
+    if (bestRow && rows.filter(r => r.metrics[m] !== null).length > 1) best.set(m, bestRow.id);
+  }
+  return { params, differing, metrics, rows, best };
+}
+
+/** Whether a compare row's run is still live (its metrics may change). */
+export function isLive(row: ICompareRow): boolean {
+  return !isFinal(row.status);
+}

@@ -1,0 +1,267 @@
+// The live run widget (anywidget front end): `render({model, el})` draws one run
+// from its traits, then follows the `delta` messages the kernel sends.
+import 'uplot/dist/uPlot.min.css';
+import '../../style/widget.css';
+import { h } from '../common/dom';
+import { isFinal } from '../common/statuses';
+import { IEntry, RunBuffers } from './buffers';
+import { Charts } from './charts';
+import { Header } from './header';
+import { LogView } from './logview';
+import { renderOutputs, renderRootCause } from './results';
+import { IModel, num, obj, TraitName, TRAITS, Traits } from './traits';
+
+/**
+ * After asking for a fresh `history`, wait this long before asking again (an
+ * unchanged history fires no change event, so an answer is not always seen).
+ */
+const SYNC_RETRY_MS = 1500;
+/** Buffered-but-not-drawn lines beyond which the next frame redraws everything. */
+const MAX_PENDING_LINES = 20000;
+
+interface IPending {
+  rebuild: boolean;
+  allMetrics: boolean;
+  lines: Map<string, IEntry[]>;
+  partials: Set<string>;
+  metrics: Set<string>;
+  count: number;
+}
+
+function noPending(rebuild: boolean): IPending {
+  return {
+    rebuild,
+    allMetrics: false,
+    lines: new Map(),
+    partials: new Set(),
+    metrics: new Set(),
+    count: 0
+  };
+}
+
+/** One rendering of the widget in a page. */
+class RunView {
+  constructor(
+    private readonly model: IModel,
+    el: HTMLElement
+  ) {
+    this.header = new Header(() => this._send({ type: 'cancel' }));
+    this.rootCause = h('div', {
+      class: 'mltrain-root-cause',
+      'data-testid': 'mltrain-root-cause',
+      role: 'alert',
+      hidden: true
+    });
+    this.logs = new LogView(this.buffers);
+    this.charts = new Charts(this.buffers, () => {
+      const created = num(this._get('created'));
+      return created !== null && created > 0 ? created : null;
+    });
+    this.outputs = h('div', { class: 'mltrain-section mltrain-outputs-wrap', hidden: true });
+    this.root = h(
+      'div',
+      { class: 'mltrain-widget' },
+      this.header.root,
+      this.rootCause,
+      this.logs.root,
+      this.charts.root,
+      this.outputs
+    );
+    el.append(this.root);
+
+    for (const name of TRAITS) this._on(`change:${name}`, () => this._traitChanged(name));
+    this._on('change:history', () => this._loadHistory());
+    this._on('msg:custom', msg => this._onMessage(obj(msg)));
+
+    this._applyTraits(new Set(TRAITS));
+    this._loadHistory();
+    // Whatever `history` the page was rendered with may be stale: ask for a fresh one.
+    this._requestSync();
+  }
+
+  private _on(event: string, cb: (...args: unknown[]) => void): void {
+    this.model.on(event, cb);
+    this.handlers.push([event, cb]);
+  }
+
+  private _send(msg: unknown): void {
+    try {
+      this.model.send(msg);
+    } catch (err) {
+      // No kernel (a saved notebook): nothing to talk to.
+      console.debug('mltrain widget: cannot send', msg, err);
+    }
+  }
+
+  private _get(name: string): unknown {
+    try {
+      return this.model.get(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private _traits(): Traits {
+    const t: Traits = {};
+    for (const name of TRAITS) t[name] = this._get(name);
+    return t;
+  }
+
+  /** Trait changes arrive one event per trait: redraw once for all of them. */
+  private _traitChanged(name: TraitName): void {
+    if (this.changed) {
+      this.changed.add(name);
+      return;
+    }
+    this.changed = new Set([name]);
+    queueMicrotask(() => {
+      const changed = this.changed!;
+      this.changed = null;
+      if (this.live) this._applyTraits(changed);
+    });
+  }
+
+  private _applyTraits(changed: Set<TraitName>): void {
+    const t = this._traits();
+    this.header.update(t);
+    const ranks = num(t.ranks) ?? 0;
+    if (changed.has('ranks')) {
+      this.logs.setRankCount(ranks);
+      this.charts.setRanks(ranks);
+    }
+    if (changed.has('ranks') || changed.has('last_metrics')) {
+      this.charts.setLastMetrics(t.last_metrics, ranks);
+    }
+    if (changed.has('status') || changed.has('root_cause')) {
+      renderRootCause(this.rootCause, t.status, t.root_cause);
+    }
+    if (changed.has('status') || changed.has('outputs')) {
+      renderOutputs(this.outputs, t.status, t.outputs);
+    }
+    if (changed.has('log_paths') || changed.has('files_url')) {
+      this.logs.setPaths(t.log_paths, t.files_url);
+    }
+    // Time axes start at `created`.
+    if (changed.has('created')) this._schedule(() => (this.pending.allMetrics = true));
+    if (changed.has('status')) this._ticker(!isFinal(t.status));
+  }
+
+  private _ticker(on: boolean): void {
+    if (on && this.timer === null) this.timer = setInterval(() => this.header.tick(), 1000);
+    if (!on && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private _requestSync(): void {
+    const now = Date.now();
+    if (this.syncSentAt !== null && now - this.syncSentAt < SYNC_RETRY_MS) return;
+    this.syncSentAt = now;
+    this._send({ type: 'sync' });
+  }
+
+  private _loadHistory(): void {
+    const history = this._get('history');
+    const seq = obj(history).seq;
+    const applied = this.buffers.seq;
+    // A snapshot no newer than what this view has applied brings nothing new (the final one,
+    // sent as a run ends, would only cost the reader their scroll position).
+    if (applied !== null && typeof seq === 'number' && seq <= applied) return;
+    this.buffers.loadHistory(history);
+    this.syncSentAt = null;
+    this._schedule(() => (this.pending.rebuild = true));
+  }
+
+  private _onMessage(msg: Record<string, unknown>): void {
+    if (msg.type !== 'delta') return;
+    const applied = this.buffers.seq;
+    if (typeof msg.seq !== 'number' || applied === null) {
+      this._requestSync();
+      return;
+    }
+    if (msg.seq <= applied) return;
+    if (msg.seq !== applied + 1) {
+      this._requestSync();
+      return;
+    }
+    const ch = this.buffers.applyDelta(msg);
+    this._schedule(() => {
+      const p = this.pending;
+      if (p.rebuild) return;
+      for (const [r, es] of ch.lines) {
+        const list = p.lines.get(r);
+        if (list) for (const e of es) list.push(e);
+        else p.lines.set(r, es.slice());
+        p.count += es.length;
+      }
+      for (const r of ch.partials) p.partials.add(r);
+      for (const m of ch.metrics) p.metrics.add(m);
+      if (p.count > MAX_PENDING_LINES) p.rebuild = true;
+      if (ch.lines.size) this.logs.refreshRanks(); // a rank seen for the first time
+    });
+  }
+
+  /** Record a change now, draw it at the next animation frame (at most one redraw per frame). */
+  private _schedule(record: () => void): void {
+    record();
+    if (this.frame !== null) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      if (!this.live) return;
+      const p = this.pending;
+      this.pending = noPending(false);
+      if (p.rebuild) {
+        this.logs.refreshRanks();
+        this.logs.rebuild();
+        this.charts.update(null);
+      } else {
+        this.logs.append(p.lines, p.partials);
+        if (p.allMetrics) this.charts.update(null);
+        else if (p.metrics.size) this.charts.update(p.metrics);
+      }
+    });
+  }
+
+  /** Remove the view and everything it listens to. */
+  destroy(): void {
+    for (const [event, cb] of this.handlers) {
+      try {
+        this.model.off?.(event, cb);
+      } catch {
+        // an older model without off(): the view is going away anyway
+      }
+    }
+    this.handlers = [];
+    this._ticker(false);
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.header.destroy();
+    this.charts.destroy();
+    this.logs.destroy();
+    this.root.remove();
+    this.live = false;
+  }
+
+  private live = true;
+  private handlers: [string, (...args: unknown[]) => void][] = [];
+  private buffers = new RunBuffers();
+  private syncSentAt: number | null = null;
+  private frame: number | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private pending = noPending(true);
+  private changed: Set<TraitName> | null = null;
+  private header: Header;
+  private rootCause: HTMLDivElement;
+  private logs: LogView;
+  private charts: Charts;
+  private outputs: HTMLDivElement;
+  private root: HTMLDivElement;
+}
+
+/** anywidget entry point: draw the run in `el`; the returned function removes it. */
+function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
+  const view = new RunView(model, el);
+  return () => view.destroy();
+}
+
+export default { render };
