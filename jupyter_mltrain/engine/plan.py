@@ -232,10 +232,13 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         if per_host and not gpus:  # each agent takes its GPU(s) by local rank, as on this machine
             env["MLTRAIN_GPUS"] = ",".join(str(g) for g in range(per_host))
             env["MLTRAIN_GPU_POLICY"] = dist.gpu_policy
-    if mode in ("torch", "mpi", "horovod"):
+    # Mode none with several processes gets torchrun's variables too: a framework that reads them (Lightning,
+    # accelerate) then finds its peers or refuses a mismatch at once; without MASTER_ADDR/PORT it would wait forever.
+    torchrun_env = mode == "torch" or (mode == "none" and world > 1)
+    if mode in ("mpi", "horovod") or torchrun_env:
         env["MASTER_ADDR"] = master_addr
         env["MASTER_PORT"] = str(free_ports(1, claims=claims)[0] if not remote else 20000 + secrets.randbelow(30000))
-    if mode == "torch":
+    if torchrun_env:
         env.update(
             {
                 "GROUP_RANK": "0",
@@ -247,7 +250,9 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                 "TORCHELASTIC_MAX_RESTARTS": "0",
             }
         )
-        if world > 1 and "OMP_NUM_THREADS" not in user_env:
+        if not gpus and launcher in ("local", "mpi") and "ACCELERATE_USE_CPU" not in user_env:
+            env["ACCELERATE_USE_CPU"] = "1"  # as `accelerate launch` on a host without GPUs: its ranks join on CPU
+        if mode == "torch" and world > 1 and "OMP_NUM_THREADS" not in user_env:
             env["OMP_NUM_THREADS"] = "1"
     if mode in ("tf", "tf-ps"):
         if remote:  # mpirun fills each host's slots in order; the ports cannot be probed from here
@@ -274,13 +279,15 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
     if launcher == "local":
         for rank in range(world):
             rank_env[rank].update({"RANK": str(rank), "LOCAL_RANK": str(rank)})
-            if mode == "torch":
+            if torchrun_env:
                 rank_env[rank]["ROLE_RANK"] = str(rank)
             if gpus:
                 if dist.gpu_policy == "per-rank":
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = str(gpus[rank % len(gpus)])
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    if mode == "none" and world == 1:
+        env["MLTRAIN_PLAIN"] = "1"  # the rank agent hides the rank variables: the program runs as `python script.py`
     env.update(user_env)
     if spec.hang_timeout_s:
         env["MLTRAIN_HEARTBEAT"] = "1"

@@ -42,6 +42,9 @@ HEARTBEAT_FRAME_S = 1.0
 MAX_LINE = 1024 * 1024
 KILL_GRACE_S = 3.0
 
+# What a plain `python script.py` does not have: hidden from a one-process run of mode none.
+PLAIN_HIDDEN = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
 _RANK_SOURCES = (
     ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"),
     ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"),
@@ -245,6 +248,11 @@ class Agent:
             child_fds.append(heartbeat_w)
         env.pop("MLTRAIN_CHANNEL", None)
         env.pop("MLTRAIN_TOKEN", None)
+        if env.pop("MLTRAIN_PLAIN", None) == "1":
+            # One process, mode none: the program must see what `python script.py` sees, or frameworks that
+            # start their own processes (Lightning, accelerate) believe a launcher started them and wait for peers.
+            for name in PLAIN_HIDDEN:
+                env.pop(name, None)
         try:
             self.proc = subprocess.Popen(
                 self.argv,

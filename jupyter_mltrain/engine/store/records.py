@@ -77,6 +77,8 @@ class RootCause:
     exit_code: int | None = None
     signal: int | None = None
     traceback: str | None = None
+    error: str | None = None  # the exception the traceback ends with: ``ValueError: bad shape``
+    hint: str | None = None  # which flag fixes it, when the error is a known disagreement of program and flags
     stderr_tail: str | None = None
     hang: bool = False
     hang_timeout_s: float | None = None

@@ -22,6 +22,38 @@ def extract_traceback(stderr_tail: str) -> str | None:
     return stderr_tail[idx:].strip() if idx >= 0 else None
 
 
+def exception_line(traceback: str | None) -> str | None:
+    """``ValueError: bad shape``: the exception a traceback ends with (its first unindented line after the frames)."""
+    if not traceback:
+        return None
+    for line in traceback.splitlines()[1:]:
+        if line.strip() and not line.startswith((" ", "\t")):
+            return line.strip()[:500]
+    return None
+
+
+# Framework errors that mean the run's flags and the program disagree, and the flag that fixes each.
+FLAG_HINTS = (
+    (
+        "does not match the world size",
+        "Lightning's devices x num_nodes must equal the run's processes: pass --np N (with --nodes) so that "
+        "N x nodes = devices x num_nodes, or run one process (--np 1, mode none) and let Lightning start its own",
+    ),
+    (
+        "MASTER_ADDR",
+        "the program initialises torch.distributed: run it with --mode torch (or --np 2 or more)",
+    ),
+)
+
+
+def flag_hint(error: str | None) -> str | None:
+    """Which flag fixes a known framework error, or None."""
+    for pattern, hint in FLAG_HINTS:
+        if error and pattern in error:
+            return hint
+    return None
+
+
 def rank_failure(rank: int, role: str, host: str, status: dict[str, Any], stderr_tail: bytes) -> RootCause:
     """The root cause when ``rank`` exited with ``status`` (its exit code or signal, and the time)."""
     tail = stderr_tail.decode("utf-8", "replace")
@@ -31,13 +63,20 @@ def rank_failure(rank: int, role: str, host: str, status: dict[str, Any], stderr
         how = "ended without reporting an exit status"
     else:
         how = f"exited with code {status['code']}"
+    traceback = extract_traceback(tail)
+    error = exception_line(traceback)
+    hint = flag_hint(error)
     return RootCause(
-        message=f"rank {rank} ({role}) on {host} {how}",
+        message=f"rank {rank} ({role}) on {host} {how}"
+        + (f": {error}" if error else "")
+        + (f" ({hint})" if hint else ""),
+        error=error,
+        hint=hint,
         rank=rank,
         host=host,
         exit_code=status.get("code"),
         signal=status.get("signal"),
         time=status["time"],
-        traceback=extract_traceback(tail),
+        traceback=traceback,
         stderr_tail="\n".join(tail.splitlines()[-40:]),
     )

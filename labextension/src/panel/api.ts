@@ -15,6 +15,8 @@ export interface IRootCause {
   exit_code?: number | null;
   signal?: number | null;
   traceback?: string | null;
+  /** The exception the traceback ends with, e.g. `ValueError: bad shape`. */
+  error?: string | null;
   stderr_tail?: string | null;
 }
 

@@ -8,7 +8,7 @@ import { h } from '../common/dom';
 import { fmtDuration, fmtValue } from '../common/format';
 import { ISeries, meanOverRanks, sortRanks } from '../common/series';
 import { isFinal } from '../common/statuses';
-import { mainMetric, statusGlyph } from './format';
+import { mainMetric, runTitle, statusGlyph } from './format';
 import { compareTable, MetricStore } from './metrics';
 import { RunsModel } from './runsmodel';
 
@@ -146,7 +146,7 @@ export class CompareView extends Panel {
       xKind = store.xKind.get(m) ?? xKind;
       const ranks = sortRanks(byRank.keys());
       const data = this._rankMode === 'mean' ? meanOverRanks(byRank) : byRank.get(ranks[0])!;
-      series.push({ label: `${run.name}`, data });
+      series.push({ label: runTitle(run), data });
     }
     this._chart.setTitle(
       m ? `${m} (${this._rankMode === 'mean' ? 'mean over ranks' : 'rank 0'})` : 'No metrics'
@@ -156,23 +156,56 @@ export class CompareView extends Panel {
 
   private _renderTable(): void {
     const t = compareTable(this._runs);
+    // Params and metrics under their own group headers, a name in both titled by its kind.
+    const groups = h(
+      'tr',
+      { class: 'mltrain-compare-groups' },
+      h('th', { colspan: 3 }),
+      t.params.length
+        ? h(
+            'th',
+            { colspan: t.params.length, class: 'mltrain-group-params', scope: 'colgroup' },
+            'Parameters'
+          )
+        : null,
+      t.metrics.length
+        ? h(
+            'th',
+            { colspan: t.metrics.length, class: 'mltrain-group-metrics', scope: 'colgroup' },
+            'Final metrics'
+          )
+        : null
+    );
     const head = h(
       'tr',
       null,
       h('th', null, 'run'),
       h('th', null, 'status'),
       h('th', null, 'duration'),
-      ...t.params.map(p =>
+      ...t.params.map((p, i) =>
         h(
           'th',
           {
-            class: t.differing.has(p) ? 'mltrain-differs' : null,
-            title: t.differing.has(p) ? 'differs between runs' : 'same in every run'
+            class: `mltrain-param-col${t.differing.has(p) ? ' mltrain-differs' : ''}${i === 0 ? ' mltrain-group-start' : ''}`,
+            'data-kind': 'param',
+            'data-name': p,
+            title: `parameter ${p}: ${t.differing.has(p) ? 'differs between runs' : 'same in every run'}`
           },
-          p
+          t.paramLabels[p]
         )
       ),
-      ...t.metrics.map(m => h('th', { class: 'mltrain-metric-col' }, m))
+      ...t.metrics.map((m, i) =>
+        h(
+          'th',
+          {
+            class: `mltrain-metric-col${i === 0 ? ' mltrain-group-start' : ''}`,
+            'data-kind': 'metric',
+            'data-name': m,
+            title: `metric ${m}: the run's last value`
+          },
+          t.metricLabels[m]
+        )
+      )
     );
     const rows = t.rows.map(r =>
       h(
@@ -197,15 +230,26 @@ export class CompareView extends Panel {
         ),
         h('td', { 'data-status': r.status }, `${statusGlyph(r.status, '')} ${r.status}`),
         h('td', { class: 'mltrain-num' }, fmtDuration(r.duration)),
-        ...t.params.map(p =>
-          h('td', { class: t.differing.has(p) ? 'mltrain-differs' : null }, r.params[p])
-        ),
-        ...t.metrics.map(m =>
+        ...t.params.map((p, i) =>
           h(
             'td',
             {
-              class: `mltrain-num${t.best.get(m) === r.id ? ' mltrain-best' : ''}`,
-              title: t.best.get(m) === r.id ? 'best final value' : null
+              class:
+                [t.differing.has(p) ? 'mltrain-differs' : '', i === 0 ? 'mltrain-group-start' : '']
+                  .filter(Boolean)
+                  .join(' ') || null,
+              'data-kind': 'param'
+            },
+            r.params[p]
+          )
+        ),
+        ...t.metrics.map((m, i) =>
+          h(
+            'td',
+            {
+              class: `mltrain-num${t.best.get(m) === r.id ? ' mltrain-best' : ''}${i === 0 ? ' mltrain-group-start' : ''}`,
+              'data-kind': 'metric',
+              title: t.best.get(m) === r.id ? 'best final value of the completed runs' : null
             },
             fmtValue(r.metrics[m])
           )
@@ -217,13 +261,13 @@ export class CompareView extends Panel {
       h(
         'table',
         { class: 'mltrain-table mltrain-compare-table', 'data-testid': 'mltrain-compare-table' },
-        h('thead', null, head),
+        h('thead', null, groups, head),
         h('tbody', null, ...rows)
       ),
       h(
         'div',
         { class: 'mltrain-subtle' },
-        'Metric columns show each run\u2019s last value; the best is marked.'
+        'Metric columns show each run\u2019s last value; the best of the completed runs is marked.'
       )
     );
   }

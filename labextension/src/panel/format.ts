@@ -22,6 +22,16 @@ export function runDuration(run: IRunRecord, now: number = Date.now() / 1000): n
   return Math.max(0, now - start);
 }
 
+/** The last 6 characters of a run id: enough to tell runs of the same name apart. */
+export function shortId(id: string): string {
+  return id.length > 6 ? id.slice(-6) : id;
+}
+
+/** The label of a run's tab: its name and short id ("mnist · 7f3a2c"). */
+export function runTitle(run: Pick<IRunRecord, 'id' | 'name'>): string {
+  return `${run.name || run.id} · ${shortId(run.id)}`;
+}
+
 /** A glyph per status (the CSS colours it). */
 export const STATUS_GLYPH: Record<RunStatus, string> = {
   Queued: '◷',

@@ -1,15 +1,8 @@
 // A rank's log as lines: text arrives in chunks cut anywhere after a line end or a
 // carriage return; lines are kept as a terminal shows them. No DOM here.
+import { collapseCR } from '../common/terminal';
 
-/** A line as a terminal shows it after its carriage returns: the last non-empty redraw. */
-export function collapseCR(line: string): string {
-  if (line.indexOf('\r') < 0) return line;
-  const parts = line.split('\r');
-  for (let i = parts.length - 1; i >= 0; i--) {
-    if (parts[i] !== '') return parts[i];
-  }
-  return '';
-}
+export { collapseCR };
 
 /**
  * The complete lines of one rank's log plus its unfinished last line (a progress

@@ -134,8 +134,12 @@ export interface ICompareTable {
   /** Metric names, alphabetical. */
   metrics: string[];
   rows: ICompareRow[];
-  /** metric -> id of the best run by its final value (when better is known). */
+  /** metric -> id of the best run by its final value (when better is known): Completed runs only. */
   best: Map<string, string>;
+  /** Column titles of the params ("lr", or "param lr" where a metric has the same name). */
+  paramLabels: Record<string, string>;
+  /** Column titles of the metrics ("loss", or "metric lr" where a param has the same name). */
+  metricLabels: Record<string, string>;
 }
 
 /** The table of the compare view: params and final metrics of each run. */
@@ -173,11 +177,13 @@ export function compareTable(runs: readonly IRunRecord[], now?: number): ICompar
   });
   const metrics = [...metricSet].sort();
   const best = new Map<string, string>();
+  // A failed, canceled or still running run's last value is not a result: only Completed ones compete.
+  const finished = rows.filter(r => r.status === 'Completed');
   for (const m of metrics) {
     const lower = lowerIsBetter(m);
     if (lower === null) continue;
     let bestRow: ICompareRow | null = null;
-    for (const row of rows) {
+    for (const row of finished) {
       const v = row.metrics[m];
       if (v === null) continue;
       if (bestRow === null || (lower ? v < bestRow.metrics[m]! : v > bestRow.metrics[m]!)) {
@@ -185,9 +191,13 @@ export function compareTable(runs: readonly IRunRecord[], now?: number): ICompar
       }
     }
     // Only a real choice is marked: a single value is the best of nothing.
-    if (bestRow && rows.filter(r => r.metrics[m] !== null).length > 1) best.set(m, bestRow.id);
+    if (bestRow && finished.filter(r => r.metrics[m] !== null).length > 1) best.set(m, bestRow.id);
   }
-  return { params, differing, metrics, rows, best };
+  const paramLabels: Record<string, string> = {};
+  const metricLabels: Record<string, string> = {};
+  for (const p of params) paramLabels[p] = metricSet.has(p) ? `param ${p}` : p;
+  for (const m of metrics) metricLabels[m] = paramSet.has(m) ? `metric ${m}` : m;
+  return { params, differing, metrics, rows, best, paramLabels, metricLabels };
 }
 
 /** Whether a compare row's run is still live (its metrics may change). */

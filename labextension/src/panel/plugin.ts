@@ -22,8 +22,9 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { APIError, IRunRecord, MLTrainAPI } from './api';
 import { CompareView } from './compare';
-import { fmtDuration, fmtValue } from '../common/format';
-import { mainMetric, runDuration } from './format';
+import { runTitle, shortId } from './format';
+import { INotifier, RunNotices } from './notices';
+import { placeView } from './placement';
 import { RunsPanel } from './runspanel';
 import { confirmAndCancel, RunView } from './runview';
 import { RunsModel } from './runsmodel';
@@ -82,8 +83,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       namespace: 'mltrain-compare'
     });
 
+    // Where the shell has no main-area dock (Notebook 7) views open in its down area; in its
+    // right side area (older Notebook 7) one at a time: the previous one there is closed.
+    let sideView: MainAreaWidget | null = null;
+    const place = (widget: MainAreaWidget, type: string, activate = true): void => {
+      const placed = placeView(shell, widget, { activate, type });
+      if (placed === 'right') {
+        if (sideView && sideView !== widget && !sideView.isDisposed) sideView.dispose();
+        sideView = widget;
+        if (widget.content instanceof RunView) widget.content.setNarrow(true);
+      } else if (placed === null) {
+        Notification.warning(`This application has no place to show "${widget.title.label}".`);
+        widget.dispose();
+      }
+      if (placed && placed !== 'main') widget.addClass('mltrain-outside-main');
+    };
+
     const openRun = (id: string, activate = true): MainAreaWidget<RunView> => {
-      const existing = runs.find(w => w.content.runId === id);
+      // One tab per run: a run already open is shown again.
+      const existing = runs.find(w => w.content.runId === id && !w.isDisposed);
       if (existing) {
         if (activate) shell.activateById(existing.id);
         return existing;
@@ -91,15 +109,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const content = new RunView({ api, id, model, commands });
       const widget = new MainAreaWidget({ content });
       widget.id = `mltrain-run-${id}`;
-      widget.title.label = model.get(id)?.name ?? id;
+      const known = model.get(id);
+      widget.title.label = known ? runTitle(known) : id;
       widget.title.caption = `Run ${id}`;
       widget.title.icon = trainIcon;
       widget.title.closable = true;
       widget.addClass('mltrain-run-tab');
       content.title.changed.connect(() => (widget.title.label = content.title.label));
       void runs.add(widget);
-      shell.add(widget, 'main');
-      if (activate) shell.activateById(widget.id);
+      place(widget, 'Training Run', activate);
       return widget;
     };
 
@@ -111,8 +129,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       widget.title.icon = trainIcon;
       widget.title.closable = true;
       void compares.add(widget);
-      shell.add(widget, 'main');
-      shell.activateById(widget.id);
+      place(widget, 'Training Compare');
       return widget;
     };
 
@@ -121,7 +138,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model.upsert(run);
       model.watch(run.id);
       Notification.success(
-        `${verb} "${run.name}" on ${run.target} (${run.ranks} rank${run.ranks === 1 ? '' : 's'}).`,
+        `${verb} "${run.name}" (${shortId(run.id)}) on ${run.target} (${run.ranks} rank${run.ranks === 1 ? '' : 's'}).`,
         {
           autoClose: 5000,
           actions: [{ label: 'Open', callback: () => openRun(run.id) }]
@@ -361,34 +378,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    // A notification when a run seen live ends.
-    model.runEnded.connect((_, run) => {
-      const open = [{ label: 'Open', callback: () => openRun(run.id) }];
-      const mm = mainMetric(run.metrics);
-      const metric = mm ? `, ${mm} ${fmtValue(run.metrics[mm]?.last)}` : '';
-      switch (run.status) {
-        case 'Completed':
-          Notification.success(
-            `Run "${run.name}" completed in ${fmtDuration(runDuration(run))}${metric}.`,
-            { autoClose: 8000, actions: open }
-          );
-          break;
-        case 'Failed':
-          Notification.error(
-            `Run "${run.name}" failed: ${run.root_cause?.message ?? `exit codes ${JSON.stringify(run.exit_codes)}`}`,
-            { autoClose: false, actions: open }
-          );
-          break;
-        case 'Canceled':
-          Notification.info(`Run "${run.name}" was canceled.`, { autoClose: 5000, actions: open });
-          break;
-        default:
-          Notification.warning(
-            `Run "${run.name}" was lost: its supervisor stopped without reporting an end.`,
-            { autoClose: false, actions: open }
-          );
-      }
-    });
+    // A notification when a run seen live ends: one per run, a few failures at most.
+    const notifier: INotifier = {
+      emit: (message, type, options) => Notification.emit(message, type, options),
+      update: (id, message, type, options) =>
+        Notification.update({ id, message, type, ...options }),
+      dismiss: id => Notification.dismiss(id)
+    };
+    const notices = new RunNotices(notifier);
+    model.runEnded.connect((_, run) => notices.ended(run, () => openRun(run.id)));
 
     void app.restored.then(() => model.start());
   }

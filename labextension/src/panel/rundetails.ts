@@ -3,6 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { h } from '../common/dom';
 import { fmtParam, fmtValue } from '../common/format';
 import { IRunRecord } from './api';
+import { rankTable } from './runheader';
 
 /** Params, exit codes and the full spec. */
 export class DetailsView extends Widget {
@@ -58,20 +59,8 @@ export class DetailsView extends Widget {
             )
           )
         : h('div', { class: 'mltrain-empty' }, 'No metrics.'),
-      h('h3', null, 'Exit codes'),
-      run.exit_codes?.length
-        ? h(
-            'div',
-            { class: 'mltrain-exit-codes' },
-            ...run.exit_codes.map((c, r) =>
-              h(
-                'span',
-                { class: `mltrain-exit${c === 0 ? '' : ' mltrain-exit-bad'}` },
-                `rank ${r}: ${c === null ? '–' : c}`
-              )
-            )
-          )
-        : h('div', { class: 'mltrain-empty' }, 'Not yet.'),
+      h('h3', null, 'Ranks'),
+      rankTable(run) ?? h('div', { class: 'mltrain-empty' }, 'Not yet.'),
       h('h3', null, 'From a terminal'),
       h(
         'pre',

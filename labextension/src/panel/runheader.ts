@@ -4,6 +4,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 import { ansiBlockToHtml } from '../common/ansi';
 import { h } from '../common/dom';
+import { failureText, rankRows } from '../common/failure';
 import { fmtDateTime, fmtDuration, fmtStarted, fmtValue } from '../common/format';
 import { isFinal } from '../common/statuses';
 import { IRunRecord } from './api';
@@ -205,28 +206,87 @@ export class RunHeader extends Widget {
 
   private _rootCause(run: IRunRecord): HTMLElement {
     const rc = run.root_cause!;
-    const pre = (text: string, cls: string): HTMLElement => {
+    const text = failureText(rc);
+    const pre = (body: string, cls: string): HTMLPreElement => {
       const el = h('pre', { class: cls });
-      el.innerHTML = ansiBlockToHtml(text);
+      el.innerHTML = ansiBlockToHtml(body);
       return el;
     };
     const headline = rootCauseHeadline(rc);
+    let stderr: HTMLElement | null = null;
+    if (text.stderr) {
+      const tail = pre(text.stderr, 'mltrain-traceback mltrain-stderr-tail');
+      tail.dataset.testid = 'mltrain-stderr-tail';
+      const details = h(
+        'details',
+        { class: 'mltrain-stderr', open: this._stderrOpen ?? !rc.traceback },
+        h('summary', null, 'Last lines of stderr'),
+        tail
+      );
+      // The last lines are the ones that matter: shown scrolled to the end, now and when opened.
+      const toEnd = (): void => {
+        tail.scrollTop = tail.scrollHeight;
+      };
+      details.addEventListener('toggle', () => {
+        this._stderrOpen = details.open;
+        if (details.open) toEnd();
+      });
+      requestAnimationFrame(toEnd);
+      stderr = details;
+    }
     return h(
       'div',
       { class: 'mltrain-root-cause', 'data-testid': 'mltrain-root-cause', role: 'alert' },
-      h('div', { class: 'mltrain-root-cause-title' }, headline || 'Root cause'),
-      h('div', { class: 'mltrain-root-cause-message' }, rc.message),
-      rc.traceback ? pre(rc.traceback, 'mltrain-traceback') : null,
-      rc.stderr_tail
+      text.error
         ? h(
-            'details',
-            { class: 'mltrain-stderr' },
-            h('summary', null, 'Last lines of stderr'),
-            pre(rc.stderr_tail, 'mltrain-traceback')
+            'div',
+            { class: 'mltrain-root-cause-error', 'data-testid': 'mltrain-root-cause-error' },
+            text.error
           )
-        : null
+        : null,
+      h('div', { class: 'mltrain-root-cause-title' }, headline || 'Root cause'),
+      text.message ? h('div', { class: 'mltrain-root-cause-message' }, text.message) : null,
+      rc.traceback ? pre(rc.traceback, 'mltrain-traceback') : null,
+      rankTable(run),
+      stderr
     );
   }
+
+  /** Whether the user opened (true) or closed (false) the stderr tail; null: not touched. */
+  private _stderrOpen: boolean | null = null;
+}
+
+/** How every rank ended: rank, status, exit code or signal (null when the record has no list). */
+export function rankTable(run: IRunRecord): HTMLTableElement | null {
+  const rows = rankRows(run.exit_codes, run.root_cause?.rank);
+  if (!rows.length) return null;
+  return h(
+    'table',
+    { class: 'mltrain-table mltrain-rank-table', 'data-testid': 'mltrain-rank-table' },
+    h(
+      'thead',
+      null,
+      h('tr', null, ...['rank', 'status', 'exit code / signal'].map(t => h('th', null, t)))
+    ),
+    h(
+      'tbody',
+      null,
+      ...rows.map(r =>
+        h(
+          'tr',
+          {
+            class: `mltrain-rank-${r.state}${r.rootCause ? ' mltrain-rank-root' : ''}`,
+            'data-rank': r.rank,
+            'data-state': r.state,
+            title: r.rootCause ? 'The rank that failed first' : null
+          },
+          h('td', { class: 'mltrain-num' }, String(r.rank)),
+          h('td', null, r.status),
+          h('td', null, r.detail)
+        )
+      )
+    )
+  );
 }
 
 function metaItem(key: string, value: string, title?: string): HTMLElement {

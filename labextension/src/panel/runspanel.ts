@@ -7,7 +7,7 @@ import { IRunRecord, ITarget, MLTrainAPI } from './api';
 import { h } from '../common/dom';
 import { fmtDateTime, fmtDuration, fmtStarted, fmtValue } from '../common/format';
 import { isFinal } from '../common/statuses';
-import { mainMetric, runDuration, statusGlyph } from './format';
+import { mainMetric, runDuration, shortId, statusGlyph } from './format';
 import { groupByExperiment, matchesFilter } from './records';
 import { RunsModel } from './runsmodel';
 
@@ -296,8 +296,14 @@ export class RunsPanel extends Widget {
           h(
             'div',
             { class: 'mltrain-row-line1' },
-            h('span', { class: 'mltrain-row-name' }),
-            h('span', { class: 'mltrain-row-metric' })
+            h('span', { class: 'mltrain-row-name', 'data-testid': 'mltrain-row-name' }),
+            h('code', { class: 'mltrain-row-id', 'data-testid': 'mltrain-row-id' }),
+            h(
+              'span',
+              { class: 'mltrain-row-metric', 'data-testid': 'mltrain-row-metric' },
+              h('span', { class: 'mltrain-row-metric-name' }),
+              h('span', { class: 'mltrain-row-metric-value' })
+            )
           ),
           h(
             'div',
@@ -322,10 +328,15 @@ export class RunsPanel extends Widget {
     glyph.dataset.status = run.status;
     glyph.title = run.status;
     q('.mltrain-row-name').textContent = run.name;
+    const short = q('.mltrain-row-id');
+    short.textContent = shortId(run.id);
+    short.title = run.id;
+    // The metric gives way to the name: its name is cut with an ellipsis, its value stays.
     const mm = mainMetric(run.metrics);
-    const metric = q('.mltrain-row-metric');
-    metric.textContent = mm ? `${mm} ${fmtValue(run.metrics[mm]?.last)}` : '';
-    metric.dataset.testid = 'mltrain-row-metric';
+    const value = mm ? fmtValue(run.metrics[mm]?.last) : '';
+    q('.mltrain-row-metric-name').textContent = mm ?? '';
+    q('.mltrain-row-metric-value').textContent = value;
+    q('.mltrain-row-metric').title = mm ? `${mm} ${value}` : '';
     q('.mltrain-row-target').textContent = run.target;
     q('.mltrain-row-ranks').textContent = `${run.ranks}×`;
     q('.mltrain-row-ranks').title = `${run.ranks} rank(s)`;

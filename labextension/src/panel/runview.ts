@@ -13,6 +13,7 @@ import { MetricStore } from './metrics';
 import { DetailsView } from './rundetails';
 import { OutputsView } from './runfiles';
 import { RunHeader } from './runheader';
+import { runTitle } from './format';
 import { RunsModel } from './runsmodel';
 import { RunStream } from './stream';
 
@@ -134,6 +135,12 @@ export class RunView extends Panel {
     return this._logView;
   }
 
+  /** Stack the log above the charts (a narrow side area) instead of side by side. */
+  setNarrow(narrow: boolean): void {
+    this._split.orientation = narrow ? 'vertical' : 'horizontal';
+    this.toggleClass('mltrain-runview-narrow', narrow);
+  }
+
   showTab(tab: Tab): void {
     this._tab = tab;
     for (const b of this._tabs.querySelectorAll<HTMLButtonElement>('.mltrain-tab')) {
@@ -205,7 +212,7 @@ export class RunView extends Panel {
     const was = this._run;
     if (was && isFinal(was.status) && !isFinal(run.status)) return;
     this._run = run;
-    this.title.label = run.name;
+    this.title.label = runTitle(run);
     this.model.upsert(run);
     this._logView.setRankCount(run.ranks);
     // A failed run opens on the log of the rank that failed first.

@@ -3,7 +3,7 @@
 import uPlot from 'uplot';
 import { h } from '../common/dom';
 import { fmtDuration, fmtTimeTick, fmtValue } from '../common/format';
-import { bandFill, seriesColor } from '../common/palette';
+import { minMaxLines, seriesColor } from '../common/palette';
 import {
   aggregateRanks,
   alignSeries,
@@ -196,13 +196,10 @@ export class Charts {
         value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmtX(v))
       }
     ];
+    // Canvas colours do not follow CSS: the band's opacity is chosen for the theme's background.
+    const mm = minMaxLines(0, document.body.dataset.jpThemeLight === 'false');
     if (d.mode === 'minmax') {
-      const col = seriesColor(0);
-      series.push(
-        { ...line, label: 'min', stroke: col, width: 1, alpha: 0.5 },
-        { ...line, label: 'max', stroke: col, width: 1, alpha: 0.5 },
-        { ...line, label: 'mean', stroke: col }
-      );
+      for (const l of mm.lines) series.push({ ...line, ...l });
     } else {
       d.labels.forEach((label, i) =>
         series.push({ ...line, label, stroke: seriesColor(d.mode === 'mean' ? 0 : i) })
@@ -214,7 +211,7 @@ export class Charts {
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
       scales: { x: { time: false } },
-      bands: d.mode === 'minmax' ? [{ series: [2, 1], fill: bandFill(0) }] : undefined,
+      bands: d.mode === 'minmax' ? [mm.band] : undefined,
       axes: [
         {
           ...axis,

@@ -132,8 +132,8 @@ class RunView {
     if (changed.has('ranks') || changed.has('last_metrics')) {
       this.charts.setLastMetrics(t.last_metrics, ranks);
     }
-    if (changed.has('status') || changed.has('root_cause')) {
-      renderRootCause(this.rootCause, t.status, t.root_cause);
+    if (changed.has('status') || changed.has('root_cause') || changed.has('exit_codes')) {
+      renderRootCause(this.rootCause, t.status, t.root_cause, t.exit_codes);
     }
     if (changed.has('status') || changed.has('outputs')) {
       renderOutputs(this.outputs, t.status, t.outputs);

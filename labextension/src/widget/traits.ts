@@ -25,6 +25,7 @@ export const TRAITS = [
   'progress',
   'last_metrics',
   'root_cause',
+  'exit_codes',
   'outputs',
   'log_paths',
   'files_url',

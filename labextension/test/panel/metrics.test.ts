@@ -57,10 +57,28 @@ describe('compare table', () => {
   });
 
   it('marks the best final value where better is known', () => {
-    const t = compareTable([a, b]);
+    const done = { ...b, status: 'Completed', ended: 1011 };
+    const t = compareTable([a, done]);
     expect(t.best.get('loss')).toBe('b');
     expect(t.best.get('accuracy')).toBe('a');
     expect(t.best.has('lr_now')).toBe(false); // unknown direction, and only one value
+  });
+
+  it("marks only a Completed run as best: a failed or live run's last value is no result", () => {
+    const c = run('c', { metrics: { loss: m(0.9), accuracy: m(0.1) } });
+    const failed = run('f', { status: 'Failed', metrics: { loss: m(0.01), accuracy: m(0.99) } });
+    const t = compareTable([a, failed, c]);
+    expect(t.best.get('loss')).toBe('a');
+    expect(t.best.get('accuracy')).toBe('a');
+    // b is Running: a alone is left, and the best of one is not marked.
+    expect(compareTable([a, b]).best.size).toBe(0);
+  });
+
+  it('titles a param and a metric of the same name apart', () => {
+    const x = run('x', { params: { lr: 0.1, batch: 32 }, metrics: { lr: m(1e-3), loss: m(1) } });
+    const t = compareTable([x]);
+    expect(t.paramLabels).toEqual({ lr: 'param lr', batch: 'batch' });
+    expect(t.metricLabels).toEqual({ lr: 'metric lr', loss: 'loss' });
   });
 
   it('copes with no runs and runs without params', () => {

@@ -115,4 +115,52 @@ describe('run widget', () => {
     expect(q(el, '[data-testid=mltrain-outputs]').textContent).toContain('2.00 KiB');
     expect(q(el, '[data-testid=mltrain-cancel]').hidden).toBe(true);
   });
+
+  it('headlines the exception, tables every rank and shows the stderr tail as a terminal would', async () => {
+    const { model, el } = mount({ status: 'Running', ranks: 3 });
+    const scrollHeight = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'scrollHeight');
+    Object.defineProperty(HTMLElement.prototype, 'scrollHeight', {
+      configurable: true,
+      get: () => 480
+    });
+    try {
+      model.set('root_cause', {
+        message: 'rank 1 (worker) on host exited with code 1: ValueError: bad shape',
+        error: 'ValueError: bad shape',
+        rank: 1,
+        host: 'host',
+        exit_code: 1,
+        stderr_tail: 'epoch 1\r 10%|#   |\r 90%|### |\r100%|####|\nValueError: bad shape\n'
+      });
+      model.set('exit_codes', [-15, 1, null]);
+      model.set('status', 'Failed');
+      await Promise.resolve();
+      const rc = q(el, '[data-testid=mltrain-root-cause]');
+      const title = q(rc, '.mltrain-rc-title');
+      // The exception first, then where and how: the message no longer repeats it.
+      expect(q(title, '[data-testid=mltrain-rc-error]').textContent).toBe('ValueError: bad shape');
+      expect(rc.firstElementChild).toBe(title);
+      const message = q(rc, 'div.mltrain-rc-message');
+      expect(message.textContent).toBe('rank 1 (worker) on host exited with code 1');
+      expect(
+        title.compareDocumentPosition(message) & Node.DOCUMENT_POSITION_FOLLOWING
+      ).toBeTruthy();
+      // One row per rank: rank, status, exit code or signal name.
+      const rows = [...rc.querySelectorAll('[data-testid=mltrain-rank-table] tbody tr')].map(tr =>
+        [...tr.querySelectorAll('td')].map(td => td.textContent)
+      );
+      expect(rows).toEqual([
+        ['0', 'stopped by the supervisor', 'SIGTERM (15)'],
+        ['1', 'exited', 'exit code 1'],
+        ['2', 'never reported', '–']
+      ]);
+      // The progress bar shows its last state only, and the tail is scrolled to its end.
+      const stderr = q(rc, '[data-testid=mltrain-rc-stderr]');
+      expect(stderr.textContent).toBe('100%|####|\nValueError: bad shape');
+      expect(stderr.scrollTop).toBe(480);
+    } finally {
+      if (scrollHeight) Object.defineProperty(HTMLElement.prototype, 'scrollHeight', scrollHeight);
+      else delete (HTMLElement.prototype as unknown as Record<string, unknown>).scrollHeight;
+    }
+  });
 });
