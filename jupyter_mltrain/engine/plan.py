@@ -286,6 +286,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = str(gpus[rank % len(gpus)])
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    if mode in ("mpi", "horovod"):
+        env["MLTRAIN_EXIT_ON_ERROR"] = "1"  # hostside.watch: an uncaught exception ends the rank, not MPI_Finalize
     if mode == "none" and world == 1:
         env["MLTRAIN_PLAIN"] = "1"  # the rank agent hides the rank variables: the program runs as `python script.py`
     env.update(user_env)
@@ -323,7 +325,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         workdir=str(run_dir / "snapshot"),
         program=[
             python,
-            *(["-m", "jupyter_mltrain.hostside.watch"] if spec.hang_timeout_s else []),
+            *(["-m", "jupyter_mltrain.hostside.watch"] if spec.hang_timeout_s or mode in ("mpi", "horovod") else []),
             spec.entry,
             *spec.args,
         ],

@@ -14,6 +14,7 @@ from jupyter_mltrain.engine.launch import Launcher
 from jupyter_mltrain.engine.plan import LaunchPlan
 from jupyter_mltrain.engine.spec import RunSpec
 from jupyter_mltrain.engine.store import RootCause
+from jupyter_mltrain.engine.supervisor.failures import exception_line, extract_traceback
 
 STACK_DUMP_WAIT_S = 2.0
 # After the last host answered a stack dump: time for the faulthandler output its SIGQUIT caused to arrive.
@@ -38,6 +39,7 @@ class HangWatch:
     last_seen: dict[int, float]
     last_output: dict[int, float]
     log_files: dict[int, int]
+    stderr_tail: dict[int, bytes]
     root_cause: RootCause | None
     hang: dict[str, Any] | None
 
@@ -64,8 +66,24 @@ class HangWatch:
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
         message = f"rank {rank} ({role}) on {host} hung: {why}"
         print(f"mltrain: {message}; saving every rank's stack", file=sys.stderr, flush=True)
+        # A traceback some rank already printed (a rank that raised while its peers wait) is the likely cause:
+        # it is kept whatever the stack dumps find.
+        tracebacks = {
+            r: extract_traceback(self.stderr_tail.get(r, b"").decode("utf-8", "replace")) for r in self.started
+        }
+        raised = sorted(r for r, tb in tracebacks.items() if tb)
+        if raised:
+            message += f"; rank {raised[0]} raised {exception_line(tracebacks[raised[0]]) or 'an exception'} before"
         self.root_cause = RootCause(
-            message=message, rank=rank, host=host, hang=True, time=time.time(), hang_timeout_s=limit, stacks="stacks/"
+            message=message,
+            traceback=tracebacks[raised[0]] if raised else None,
+            error=exception_line(tracebacks[raised[0]]) if raised else None,
+            rank=rank,
+            host=host,
+            hang=True,
+            time=time.time(),
+            hang_timeout_s=limit,
+            stacks="stacks/",
         )
         self.hang = {"at": now, "offsets": {r: self._log_size(r) for r in live}, "live": live}
         (self.run_dir / "stacks").mkdir(exist_ok=True)
