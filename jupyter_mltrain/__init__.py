@@ -16,6 +16,7 @@ _RUNTIME_NAMES = (
     "log",
     "log_many",
     "outputs_dir",
+    "params",
     "progress",
     "rank",
     "run_id",

@@ -42,7 +42,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="K=V",
-        help="parameter: a variable in the script and recorded with the run (Python literal or text)",
+        help="a parameter, recorded with the run; the value is a Python literal or text. A %%%%train cell gets it as a "
+        "variable; a script gets `--K V` appended to its arguments (for argparse); every rank reads them all "
+        "with jupyter_mltrain.params() -> {K: value}",
     )
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="input file or folder")
     parser.add_argument("--env", action="append", default=[], metavar="K=V", help="environment variable for the ranks")

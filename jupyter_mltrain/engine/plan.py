@@ -162,6 +162,16 @@ def tf_config(cluster: dict[str, list[str]], task_type: str, index: int) -> str:
     return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
 
 
+def param_args(spec: RunSpec) -> list[str]:
+    """``--K V`` for each ``--param`` of a script run, as HyperDrive passes them (a cell gets variables instead)."""
+    if spec.origin.get("kind") in ("cell", "notebook"):
+        return []
+    out: list[str] = []
+    for key, value in spec.params.items():
+        out += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
+    return out
+
+
 def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, check: bool = True) -> LaunchPlan:
     """The plan for ``spec`` on ``target``; raises if it cannot run there."""
     dist = spec.distribution
@@ -199,7 +209,18 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
         )
     if check and not (remote or via_login) and mode == "mpi" and not has_module(python, "mpi4py"):
         warnings.append(f"mpi4py is not installed in {python}; `pip install mpi4py` to use MPI from Python")
-    if mode in ("tf", "tf-ps") and "TF_USE_LEGACY_KERAS" not in user_env:
+    # The user's choice wins: an --env value, or (ranks on this machine inherit it) one exported where we run.
+    keras_choice = user_env.get(
+        "TF_USE_LEGACY_KERAS", None if remote or via_login else os.environ.get("TF_USE_LEGACY_KERAS")
+    )
+    if mode in ("tf", "tf-ps") and keras_choice is not None:
+        env["TF_USE_LEGACY_KERAS"] = keras_choice  # shown in the plan and the dry run as the ranks get it
+        if keras_choice.strip().lower() not in ("1", "true"):
+            warnings.append(
+                f"TF_USE_LEGACY_KERAS={keras_choice} (yours) is kept: tf.keras is Keras 3, whose model.fit fails under "
+                "MultiWorkerMirroredStrategy (keras-team/keras#20585); unset it to let mltrain use tf-keras"
+            )
+    elif mode in ("tf", "tf-ps"):
         if remote:  # the hosts' Python cannot be probed from here: expect tf-keras there, as the README says
             env["TF_USE_LEGACY_KERAS"] = "1"
         elif has_module(python, "tf_keras"):
@@ -286,6 +307,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = str(gpus[rank % len(gpus)])
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    if spec.params:
+        env["MLTRAIN_PARAMS"] = json.dumps(dict(spec.params), default=str)  # jupyter_mltrain.params()
     if mode in ("mpi", "horovod"):
         env["MLTRAIN_EXIT_ON_ERROR"] = "1"  # hostside.watch: an uncaught exception ends the rank, not MPI_Finalize
     if mode == "none" and world == 1:
@@ -328,6 +351,7 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
             *(["-m", "jupyter_mltrain.hostside.watch"] if spec.hang_timeout_s or mode in ("mpi", "horovod") else []),
             spec.entry,
             *spec.args,
+            *param_args(spec),
         ],
         env=env,
         rank_env=rank_env,

@@ -272,6 +272,15 @@ def run_id() -> str | None:
     return os.environ.get("MLTRAIN_RUN_ID")
 
 
+def params() -> dict[str, Any]:
+    """The run's ``--param`` values by name, typed as given (``{"lr": 0.5}``); empty outside a run."""
+    raw = os.environ.get("MLTRAIN_PARAMS")
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def outputs_dir() -> Path:
     """The folder whose files are kept with the run (created on first use)."""
     path = Path(os.environ.get("MLTRAIN_OUTPUTS_DIR", "outputs"))

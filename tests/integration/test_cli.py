@@ -173,3 +173,41 @@ def test_help_everywhere(tmp_path) -> None:
     for sub in ([], ["submit"], ["runs"], ["show"], ["logs"], ["metrics"], ["cancel"], ["outputs"], ["targets"]):
         out = mltrain(*sub, "--help", cwd=tmp_path)
         assert out.returncode == 0 and "usage: mltrain" in out.stdout
+
+
+@pytest.mark.timeout(120)
+def test_params_reach_a_script_as_arguments_and_through_params(home, project) -> None:
+    (project / "tune.py").write_text(
+        textwrap.dedent("""
+        import argparse
+        from jupyter_mltrain import params
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lr", type=float)
+        parser.add_argument("--layers", type=int)
+        parser.add_argument("--act")
+        args = parser.parse_args()
+        print("argparse", args.lr, args.layers, args.act)
+        print("params", sorted(params().items()))
+    """)
+    )
+    out = mltrain(
+        "submit",
+        "--wait",
+        "--json",
+        "--param",
+        "lr=0.5",
+        "--param",
+        "layers=3",
+        "--param",
+        "act=relu",
+        "tune.py",
+        cwd=project,
+        check=True,
+    )
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    assert record["status"] == "Completed" and record["params"] == {"lr": 0.5, "layers": 3, "act": "relu"}
+    log = (Path(record["run_dir"]) / "logs" / "rank-0.log").read_text()
+    assert "argparse 0.5 3 relu" in log
+    assert "params [('act', 'relu'), ('layers', 3), ('lr', 0.5)]" in log
+    help_text = mltrain("submit", "--help", cwd=project).stdout
+    assert "--K V" in help_text and "jupyter_mltrain.params()" in help_text
