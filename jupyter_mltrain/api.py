@@ -333,6 +333,9 @@ class Run:
     def logs(self, rank: int | None = None, follow: bool = False) -> str | Iterator[str]:
         """The log of ``rank`` (default 0) as text; with ``follow``, an iterator of new text until the end."""
         r = 0 if rank is None else rank
+        ranks = self.record.ranks
+        if not 0 <= r < ranks:
+            raise MLTrainError(f"run {self.id} has {ranks} rank(s), 0 to {ranks - 1}; there is no rank {r}")
         if follow:
             return (data.decode("utf-8", "replace") for data in self.folder.follow_log(r, lambda: self.record.final))
         chunks = []

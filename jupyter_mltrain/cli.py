@@ -33,6 +33,28 @@ from jupyter_mltrain.options import add_run_options, spec_from_options
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+SUBMIT_EPILOG = """\
+example:
+  mltrain submit --np 2 --mode torch --param lr=0.01 --wait train.py --epochs 3
+    runs `python train.py --epochs 3 --lr 0.01` as 2 torch.distributed ranks and streams rank 0's log
+
+what each mode sets for the program:
+  none      one process: nothing (as `python train.py`); N processes: RANK, LOCAL_RANK, WORLD_SIZE,
+            MASTER_ADDR/PORT, so frameworks that look for peers find them
+  torch     what torchrun sets: RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR/PORT, GROUP_RANK,
+            TORCHELASTIC_*; OMP_NUM_THREADS=1
+  mpi       ranks started by mpirun (OMPI_COMM_WORLD_*), and RANK, WORLD_SIZE, MASTER_ADDR/PORT; an uncaught
+            exception ends its rank at once (as `python -m mpi4py`)
+  horovod   as mpi, for horovodrun programs
+  tf        TF_CONFIG for MultiWorkerMirroredStrategy; TF_USE_LEGACY_KERAS=1 unless you set it
+  tf-ps     TF_CONFIG with a chief, --workers W and --ps P parameter servers
+
+runs are kept in $MLTRAIN_HOME (default: Jupyter's data dir + /mltrain): runs/<id>/ holds spec.json,
+snapshot/, logs/rank-N.log, metrics/rank-N.jsonl, outputs/ and env.json. `mltrain runs` lists them.
+Ctrl-C during --wait cancels the run (every rank is stopped; what it logged so far is kept).
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse's own usage errors: exit 2 with one line
         self.exit(EXIT_BAD_INPUT, f"mltrain: error: {message}\n(see `{self.prog} --help`)\n")
@@ -48,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="package a script and start a run",
         description="Package SCRIPT's folder "
         "and start a run. Options go before SCRIPT; what follows SCRIPT is passed to it.",
+        epilog=SUBMIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_options(p)
     p.add_argument(
@@ -56,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="with --wait, do not stream rank 0's log")
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
-    p.add_argument("script", help="entry script")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    p.add_argument("script", nargs="?", help="entry script (required)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script (optional)")
 
     p = sub.add_parser("runs", help="list runs, newest first")
     p.add_argument("--experiment")
@@ -65,13 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("show", help="one run's record")
-    p.add_argument("run")
+    p = sub.add_parser(
+        "show",
+        help="one run's record",
+        description="Print one run's record: status, times, target, "
+        "mode, ranks, exit codes, root cause, metric summaries, params.",
+    )
+    p.add_argument("run", help="the run id (`mltrain runs` lists them)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("logs", help="a rank's log")
-    p.add_argument("run")
-    p.add_argument("--rank", type=int, default=0)
+    p = sub.add_parser("logs", help="a rank's log", description="Print one rank's log (stdout and stderr, in order).")
+    p.add_argument("run", help="the run id (`mltrain runs` lists them)")
+    p.add_argument("--rank", type=int, default=0, help="which rank's log, from 0 to the run's ranks - 1 (default 0)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
 
     p = sub.add_parser("metrics", help="every logged metric value")
@@ -210,6 +239,8 @@ def run_command(args: argparse.Namespace) -> int:
     from jupyter_mltrain.engine.store import Store, format_duration
 
     if args.command == "submit":
+        if not args.script:
+            raise MLTrainError("submit: which script? usage: mltrain submit [OPTIONS] SCRIPT [ARGS...]")
         spec = spec_from_args(args)
         store = Store()
         if args.dry_run:
@@ -220,8 +251,7 @@ def run_command(args: argparse.Namespace) -> int:
         if not args.wait:
             print(json.dumps(run.record.to_dict()) if args.json else run.id)
             return EXIT_OK
-        if not args.json:
-            print(run.id, file=sys.stderr)
+        print(run.id, file=sys.stderr, flush=True)  # first, so a Ctrl-C or a lost terminal still knows the run
         try:
             record = run.wait(
                 show_output=not (args.quiet or args.json),
@@ -229,8 +259,14 @@ def run_command(args: argparse.Namespace) -> int:
                 stream=sys.stderr if args.json else sys.stdout,
             )
         except KeyboardInterrupt:
+            print(
+                f"\nmltrain: Ctrl-C: canceling run {run.id}; every rank is stopped, and what it wrote so far is kept",
+                file=sys.stderr,
+                flush=True,
+            )
             run.cancel(by="mltrain submit --wait (Ctrl-C)")
             record = run.wait(raise_on_error=False)
+            print(f"mltrain: run {run.id} {record.status}", file=sys.stderr, flush=True)
         if args.json:
             print(json.dumps(record.to_dict()))
         return EXIT_OK if record.status == "Completed" else EXIT_RUN_FAILED

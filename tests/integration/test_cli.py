@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -211,3 +212,57 @@ def test_params_reach_a_script_as_arguments_and_through_params(home, project) ->
     assert "params [('act', 'relu'), ('layers', 3), ('lr', 0.5)]" in log
     help_text = mltrain("submit", "--help", cwd=project).stdout
     assert "--K V" in help_text and "jupyter_mltrain.params()" in help_text
+
+
+@pytest.mark.timeout(120)
+def test_a_rank_that_does_not_exist_is_named_and_a_silent_rank_has_an_empty_log(home, project) -> None:
+    (project / "quiet.py").write_text(
+        "from jupyter_mltrain import rank\nif rank() == 0:\n    print('only rank 0 speaks')\n"
+    )
+    record = json.loads(mltrain("submit", "--np", "2", "--wait", "--json", "quiet.py", cwd=project, check=True).stdout)
+    silent = mltrain("logs", record["id"], "--rank", "1", cwd=project)
+    assert silent.returncode == 0 and silent.stdout == ""
+    assert (Path(record["run_dir"]) / "logs" / "rank-1.log").read_bytes() == b""
+    missing = mltrain("logs", record["id"], "--rank", "7", cwd=project)
+    assert missing.returncode == 2 and "has 2 rank(s), 0 to 1; there is no rank 7" in missing.stderr
+
+
+def test_bare_submit_asks_for_the_script_and_every_help_says_what_it_takes(tmp_path) -> None:
+    out = mltrain("submit", cwd=tmp_path)
+    assert out.returncode == 2 and "which script?" in out.stderr and "args" not in out.stderr
+    for sub in ("logs", "show"):
+        text = mltrain(sub, "--help", cwd=tmp_path).stdout
+        assert "the run id" in text, text
+    assert "which rank's log" in mltrain("logs", "--help", cwd=tmp_path).stdout
+    submit_help = mltrain("submit", "--help", cwd=tmp_path).stdout
+    assert "example:" in submit_help and "$MLTRAIN_HOME" in submit_help
+    for mode in ("none", "torch", "mpi", "horovod", "tf", "tf-ps"):
+        assert f"\n  {mode} " in submit_help, mode
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_on_submit_wait_says_it_cancels_and_printed_the_run_id_first(home, project) -> None:
+    (project / "slow.py").write_text("import time\nprint('working', flush=True)\ntime.sleep(120)\n")
+    proc = subprocess.Popen(
+        [*MLTRAIN, "submit", "--wait", "--json", "slow.py"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run_id = proc.stderr.readline().strip()
+    assert run_id.count("-") == 2, run_id
+    wait_for(
+        lambda: (
+            "working" in (home / "runs" / run_id / "logs" / "rank-0.log").read_text(errors="replace")
+            if (home / "runs" / run_id / "logs" / "rank-0.log").exists()
+            else False
+        ),
+        timeout=60,
+    )
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert f"Ctrl-C: canceling run {run_id}" in stderr and f"run {run_id} Canceled" in stderr
+    assert json.loads(stdout)["status"] == "Canceled"
+    assert_no_process_left(run_id)

@@ -267,6 +267,7 @@ class Supervisor(HangWatch):
             self._append(self.metric_files, rank, "metrics", f"rank-{rank}.jsonl", payload)
             self.summary.add(rank, parse_metric_lines(payload))
         elif kind == Kind.START:
+            self._append(self.log_files, rank, "logs", f"rank-{rank}.log", b"")  # a silent rank's log: empty, there
             info = json.loads(payload)
             self.started[rank] = info
             assert self.launcher is not None
