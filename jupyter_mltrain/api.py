@@ -50,7 +50,7 @@ from jupyter_mltrain.hostside.procs import process_alive
 
 
 def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
-    target = resolve_target(spec.target, cwd=spec.source)
+    target = resolve_target(spec.target, cwd=spec.config_folders())
     source = Path(spec.source)
     if not source.is_dir():
         raise SnapshotError(f"source folder {str(source)!r} does not exist or is not a folder")

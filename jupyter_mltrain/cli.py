@@ -151,7 +151,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         entry=entry,
         source=str(source),
         args=tuple(args.args),
-        origin={"kind": "script", "script": str(entry_path)},
+        origin={"kind": "script", "script": str(entry_path), "cwd": os.getcwd()},
     )
 
 

@@ -390,7 +390,7 @@ def _ssh_layout(spec: RunSpec, target: SSHClusterTarget) -> dict[str, Any]:
         )
     return {
         "target": target.name,
-        "cwd": spec.source,
+        "cwd": spec.config_folders(),
         "head": hosts[0].address,
         "hosts": ",".join(f"{h.address}:{dist.processes_per_node}" for h in hosts),
         "workdir": target.workdir,
@@ -415,7 +415,7 @@ def _slurm_layout(spec: RunSpec, target: SlurmTarget) -> dict[str, Any]:
         "collector_host": target.collector_host or target.login_host or "127.0.0.1",
         "world_size": spec.world_size,
         "target": target.name,
-        "cwd": spec.source,
+        "cwd": spec.config_folders(),
         "login_host": target.login_host,
         "workdir": target.workdir,
     }

@@ -178,6 +178,11 @@ class RunSpec:
         """Total number of ranks."""
         return self.distribution.world_size
 
+    def config_folders(self) -> list[str]:
+        """Where an ``mltrain.toml`` counts for this run: its source folder, then the folder it was submitted from."""
+        submitted = self.origin.get("cwd")
+        return [self.source] + ([str(submitted)] if submitted and str(submitted) != self.source else [])
+
     def with_changes(self, **changes: Any) -> RunSpec:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)

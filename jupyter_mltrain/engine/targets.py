@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -221,14 +221,25 @@ def parse_host(target: str, item: Any) -> SSHHost:
     return SSHHost(address, count)
 
 
-def config_paths(cwd: str | os.PathLike[str] | None = None) -> list[Path]:
-    """The TOML files consulted, lowest precedence first (missing ones included)."""
+Folders = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
+
+
+def config_paths(cwd: Folders = None) -> list[Path]:
+    """The TOML files consulted, lowest precedence first (missing ones included).
+
+    ``cwd``: the folder (or folders, later ones winning) whose ``mltrain.toml`` counts; default the current folder.
+    A run passes its source folder and the folder it was submitted from.
+    """
     from jupyter_core.paths import jupyter_config_dir
 
     paths = [Path(jupyter_config_dir()) / "mltrain.toml"]
     if os.environ.get("MLTRAIN_CONFIG"):
         paths.append(Path(os.environ["MLTRAIN_CONFIG"]))
-    paths.append(Path(cwd or os.getcwd()) / "mltrain.toml")
+    folders = [cwd] if cwd is None or isinstance(cwd, (str, os.PathLike)) else list(cwd)
+    for folder in folders:
+        path = Path(folder or os.getcwd()).resolve() / "mltrain.toml"
+        if path not in paths:
+            paths.append(path)
     return paths
 
 
@@ -256,7 +267,7 @@ def parse_targets(text: str, source: str) -> dict[str, Target]:
     return out
 
 
-def load_targets(cwd: str | os.PathLike[str] | None = None) -> dict[str, Target]:
+def load_targets(cwd: Folders = None) -> dict[str, Target]:
     """Every configured target, ``local`` included."""
     targets: dict[str, Target] = {"local": LocalTarget(name="local")}
     for path in config_paths(cwd):
@@ -272,7 +283,7 @@ def load_targets(cwd: str | os.PathLike[str] | None = None) -> dict[str, Target]
     return targets
 
 
-def resolve_target(name: str, cwd: str | os.PathLike[str] | None = None) -> Target:
+def resolve_target(name: str, cwd: Folders = None) -> Target:
     """The target called ``name``, or an error listing the configured ones."""
     targets = load_targets(cwd)
     if name not in targets:

@@ -266,3 +266,16 @@ def test_ctrl_c_on_submit_wait_says_it_cancels_and_printed_the_run_id_first(home
     assert f"Ctrl-C: canceling run {run_id}" in stderr and f"run {run_id} Canceled" in stderr
     assert json.loads(stdout)["status"] == "Canceled"
     assert_no_process_left(run_id)
+
+
+@pytest.mark.timeout(120)
+def test_mltrain_toml_where_the_cli_runs_counts_for_a_script_elsewhere(home, tmp_path) -> None:
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (here / "mltrain.toml").write_text('[targets.mine]\nkind = "local"\nenv = { FROM_TOML = "here" }\n')
+    (elsewhere / "train.py").write_text("import os\nprint('toml', os.environ.get('FROM_TOML'))\n")
+    out = mltrain("submit", "--target", "mine", "--wait", "--json", str(elsewhere / "train.py"), cwd=here)
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    assert record["status"] == "Completed" and record["target"] == "mine", out.stderr
+    assert "toml here" in (Path(record["run_dir"]) / "logs" / "rank-0.log").read_text()

@@ -38,3 +38,23 @@ def test_unknown_target_lists_the_configured_ones(tmp_path, monkeypatch) -> None
 def test_bad_files_are_explained(text, message) -> None:
     with pytest.raises(TargetError, match=message):
         parse_targets(text, "t.toml")
+
+
+def test_the_folder_a_command_runs_in_and_the_scripts_folder_both_count(tmp_path, monkeypatch) -> None:
+    from jupyter_mltrain.engine.spec import RunSpec
+
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "cfg"))
+    here, scripts = tmp_path / "here", tmp_path / "scripts"
+    here.mkdir()
+    scripts.mkdir()
+    (here / "mltrain.toml").write_text(
+        '[targets.a]\nkind = "ssh"\nhosts = ["h:1"]\n[targets.both]\nkind = "ssh"\nhosts = ["here:1"]\n'
+    )
+    (scripts / "mltrain.toml").write_text(
+        '[targets.b]\nkind = "ssh"\nhosts = ["s:1"]\n[targets.both]\nkind = "ssh"\nhosts = ["s:1"]\n'
+    )
+    spec = RunSpec(entry="train.py", source=str(scripts), origin={"kind": "script", "cwd": str(here)})
+    assert spec.config_folders() == [str(scripts), str(here)]
+    targets = load_targets(spec.config_folders())
+    assert {"a", "b", "both", "local"} == set(targets)
+    assert targets["both"].hosts == ("here:1",), "where the command runs wins"

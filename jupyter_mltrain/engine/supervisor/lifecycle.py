@@ -127,7 +127,7 @@ class Supervisor(HangWatch):
         self.cancel_requested = True
 
     def _prepare_and_start(self) -> list[Source]:
-        target = resolve_target(self.spec.target, cwd=self.spec.source)
+        target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir)
         launcher_cls = get_launcher(self.plan.launcher)
         if not launcher_cls.queues:

@@ -2,7 +2,7 @@
 // of tabs. Notebook 7's main area holds the page's one notebook or file browser and silently
 // ignores any other widget added there; it has a "down" area of closable tabs under the page
 // (7.1 and later) and left and right side areas.
-import { TabPanel, Widget } from '@lumino/widgets';
+import { SplitPanel, TabPanel, Widget } from '@lumino/widgets';
 
 /** The part of an application shell a view is placed with. */
 export interface IShellLike {
@@ -16,6 +16,9 @@ export interface IShellLike {
 
 /** Where a view was placed: a main-area tab, the down area, the right side area, or nowhere. */
 export type Placement = 'main' | 'down' | 'right' | null;
+
+/** The share of its split a tab-panel area (Notebook 7's down area) gets when a view opens in it. */
+export const DOWN_SHARE = 0.55;
 
 /** The areas tried, in order: the first that takes the widget keeps it. */
 export const AREAS: readonly Exclude<Placement, null>[] = ['main', 'down', 'right'];
@@ -43,7 +46,19 @@ export function placeView(
     shell.activateById(widget.id);
     // In a tab panel (Notebook 7's down area) activating a widget does not select its tab.
     const tabs = widget.parent?.parent;
-    if (tabs instanceof TabPanel) tabs.currentWidget = widget;
+    if (tabs instanceof TabPanel) {
+      tabs.currentWidget = widget;
+      // It opens as a bare tab bar: give it room (unless the user already has).
+      const split = tabs.parent;
+      if (split instanceof SplitPanel) {
+        const i = split.widgets.indexOf(tabs);
+        const sizes = split.relativeSizes();
+        if (i >= 0 && sizes.length > 1 && !(sizes[i] >= 0.3)) {
+          const rest = (1 - DOWN_SHARE) / (sizes.length - 1);
+          split.setRelativeSizes(sizes.map((_, k) => (k === i ? DOWN_SHARE : rest)));
+        }
+      }
+    }
   }
   return placed;
 }

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { Panel, TabPanel, Widget } from '@lumino/widgets';
+import { Panel, SplitPanel, TabPanel, Widget } from '@lumino/widgets';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IShellLike, placeView } from '../../src/panel/placement';
 
@@ -9,9 +9,18 @@ class FakeShell implements IShellLike {
     areas: string[],
     private readonly mainTakesOne: boolean
   ) {
-    for (const a of areas) this.areas.set(a, a === 'down' ? new TabPanel() : new Panel());
-    for (const w of this.areas.values()) Widget.attach(w, document.body);
+    // As in Notebook 7: the page above, the down area's tabs below, in a vertical split.
+    this.split.addWidget(new Panel());
+    for (const a of areas) {
+      const w = a === 'down' ? new TabPanel() : new Panel();
+      this.areas.set(a, w);
+      if (a === 'down') this.split.addWidget(w);
+      else Widget.attach(w, document.body);
+    }
+    Widget.attach(this.split, document.body);
+    this.split.setRelativeSizes([1, 0]);
   }
+  split = new SplitPanel({ orientation: 'vertical' });
   areas = new Map<string, Panel | TabPanel>();
   activated: string[] = [];
   add(widget: Widget, area = 'main'): void {
@@ -25,6 +34,7 @@ class FakeShell implements IShellLike {
   }
   dispose(): void {
     for (const w of this.areas.values()) w.dispose();
+    this.split.dispose();
   }
 }
 
@@ -57,6 +67,8 @@ describe('placing a run view', () => {
     const down = shell.areas.get('down') as TabPanel;
     expect(down.widgets).toEqual([a, b]);
     expect(down.currentWidget).toBe(b);
+    // The down area opens with room for the view, not as a bare tab bar.
+    expect(shell.split.relativeSizes()[1]).toBeGreaterThan(0.5);
     expect(shell.areas.get('main')!.widgets.map(w => w.id)).toEqual(['notebook']);
   });
 
