@@ -112,6 +112,8 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
         params=dict(spec.params),
     )
 
+    left_out: list[str] = []
+
     def prepare(folder: Path) -> None:
         report = take_snapshot(
             source,
@@ -128,10 +130,13 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
                 fh.write(data)
             report.manifest[rel] = [len(data), hashlib.sha256(data).hexdigest()]
+        left_out.extend(report.secrets_left_out)
         write_json_atomic(folder / "spec.json", spec.to_dict())
         write_json_atomic(folder / "manifest.json", report.manifest)
 
     store.create(record, prepare)
+    if left_out:
+        warnings.warn(f"mltrain: {secrets_warning(left_out)}", LaunchWarning, stacklevel=2)
     run_dir = store.run_dir(run_id)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIN_SECRET_")}
     env["MLTRAIN_RUN_ID"] = run_id
@@ -216,7 +221,10 @@ def preflight(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, 
     target, source = _check(spec, files)
     run_id = "dry-run"
     plan = make_plan(spec, target, run_id, store.run_dir(run_id))
-    entries = select_files(source, spec.snapshot.ignore + _store_inside(source, store.home) + _generated_ignore(files))
+    left_out: list[str] = []
+    entries = select_files(
+        source, spec.snapshot.ignore + _store_inside(source, store.home) + _generated_ignore(files), left_out
+    )
     listed = [(e.rel, e.size) for e in entries]
     total = sum(n for _, n in listed) + sum(len(d) for d in files.values())
     if total > spec.snapshot.size_limit_mb * 1024 * 1024:
@@ -224,8 +232,16 @@ def preflight(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, 
             f"the snapshot would be {total / 1e6:.1f} MB, over the {spec.snapshot.size_limit_mb:g} MB limit; "
             "add large files to .mltrainignore or pass them as --input"
         )
-    return Preflight(
-        spec, listed, total, [(rel, len(d)) for rel, d in files.items()], plan.public(), list(plan.warnings)
+    notes = list(plan.warnings) + ([secrets_warning(left_out)] if left_out else [])
+    return Preflight(spec, listed, total, [(rel, len(d)) for rel, d in files.items()], plan.public(), notes)
+
+
+def secrets_warning(paths: list[str]) -> str:
+    """The warning naming files left out of a snapshot because they look like secrets."""
+    shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return (
+        f"left out of the snapshot because they look like secrets: {shown}. "
+        "To package one anyway, add `!NAME` to .mltrainignore"
     )
 
 

@@ -45,6 +45,31 @@ DEFAULT_IGNORE = (
     "wandb/",
     ".DS_Store",
 )
+# Files that look like secrets: left out, each named in a warning, unless an ignore file re-includes it (`!name`).
+SECRET_IGNORE = (
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.kdbx",
+    ".env",
+    ".env.*",
+    ".netrc",
+    ".pgpass",
+    ".ssh/",
+    ".aws/",
+    ".azure/",
+    ".gnupg/",
+    ".kube/config",
+    ".docker/config.json",
+    "credentials.json",
+    "application_default_credentials.json",
+    "*service-account*.json",
+)
 IGNORE_FILES = (".gitignore", ".mltrainignore")
 
 
@@ -54,6 +79,7 @@ class SnapshotReport:
 
     files: int = 0
     total_bytes: int = 0
+    secrets_left_out: list[str] = field(default_factory=list)
     copied_files: int = 0
     copied_bytes: int = 0
     linked_files: int = 0
@@ -71,9 +97,9 @@ class _Entry:
     mode: int
 
 
-def ignore_spec(source: Path, extra: tuple[str, ...] = ()) -> pathspec.PathSpec[Any]:
-    """The combined ignore rules for ``source``."""
-    lines = list(DEFAULT_IGNORE)
+def ignore_spec(source: Path, extra: tuple[str, ...] = (), *, secrets: bool = True) -> pathspec.PathSpec[Any]:
+    """The combined ignore rules for ``source`` (``secrets``: with the rules that leave secrets out)."""
+    lines = list(DEFAULT_IGNORE) + (list(SECRET_IGNORE) if secrets else [])
     for name in IGNORE_FILES:
         try:
             lines += (source / name).read_text(errors="replace").splitlines()
@@ -94,16 +120,21 @@ def _folder_rules(folder: Path) -> pathspec.PathSpec[Any] | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
-def select_files(source: Path, extra_ignore: tuple[str, ...] = ()) -> list[_Entry]:
+def select_files(
+    source: Path, extra_ignore: tuple[str, ...] = (), secrets_left_out: list[str] | None = None
+) -> list[_Entry]:
     """Every file of ``source`` the rules keep, with its stat data.
 
-    Rules of a sub-folder's own ignore files apply inside that folder, as in git.
+    Rules of a sub-folder's own ignore files apply inside that folder, as in git. Files and folders
+    left out only because they look like secrets (``SECRET_IGNORE``) are added to ``secrets_left_out``.
     """
     if not source.is_dir():
         raise SnapshotError(f"source folder {str(source)!r} does not exist or is not a folder")
     if not os.access(source, os.R_OK | os.X_OK):
         raise SnapshotError(f"source folder {str(source)!r} is not readable")
     root_rules = ignore_spec(source, extra_ignore)
+    without_secrets = ignore_spec(source, extra_ignore, secrets=False)
+    secret_rules = pathspec.GitIgnoreSpec.from_lines(SECRET_IGNORE)
     out: list[_Entry] = []
     # each folder to visit, with the rules of its sub-folders' ignore files: (prefix, rules)
     stack: list[tuple[str, list[tuple[str, pathspec.PathSpec[Any]]]]] = [("", [])]
@@ -112,6 +143,12 @@ def select_files(source: Path, extra_ignore: tuple[str, ...] = ()) -> list[_Entr
         if root_rules.match_file(rel):
             return True
         return any(rules.match_file(rel[len(prefix) :]) for prefix, rules in nested)
+
+    def note_secret(rel: str, nested: list[tuple[str, pathspec.PathSpec[Any]]]) -> None:
+        if secrets_left_out is None or not secret_rules.match_file(rel) or without_secrets.match_file(rel):
+            return
+        if not any(rules.match_file(rel[len(prefix) :]) for prefix, rules in nested):
+            secrets_left_out.append(rel)
 
     while stack:
         rel_dir, nested = stack.pop()
@@ -128,11 +165,15 @@ def select_files(source: Path, extra_ignore: tuple[str, ...] = ()) -> list[_Entr
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if ignored(rel + "/", nested) or (Path(entry.path) / "pyvenv.cfg").exists():
+                if ignored(rel + "/", nested):
+                    note_secret(rel + "/", nested)
+                    continue
+                if (Path(entry.path) / "pyvenv.cfg").exists():
                     continue
                 stack.append((rel, nested))
                 continue
             if ignored(rel, nested):
+                note_secret(rel, nested)
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)
@@ -219,7 +260,8 @@ def take_snapshot(
     size_limit_mb: float = 300.0,
 ) -> SnapshotReport:
     """Package ``source`` into ``dest`` (which must not exist yet)."""
-    entries = select_files(source, extra_ignore)
+    secrets: list[str] = []
+    entries = select_files(source, extra_ignore, secrets)
     total = sum(e.size for e in entries)
     limit = int(size_limit_mb * 1024 * 1024)
     if total > limit:
@@ -230,7 +272,7 @@ def take_snapshot(
             f"{size_limit_mb:g} MB limit. Largest files:\n{listing}\n"
             "Add them to .mltrainignore, pass them as --input, or raise the limit (--snapshot-limit MB)."
         )
-    report = SnapshotReport(files=len(entries), total_bytes=total)
+    report = SnapshotReport(files=len(entries), total_bytes=total, secrets_left_out=sorted(secrets))
     cache = objects.load_cache(source)
     new_cache: dict[str, list[object]] = {}
     dest.mkdir(mode=0o700)

@@ -279,3 +279,14 @@ def test_mltrain_toml_where_the_cli_runs_counts_for_a_script_elsewhere(home, tmp
     record = json.loads(out.stdout.strip().splitlines()[-1])
     assert record["status"] == "Completed" and record["target"] == "mine", out.stderr
     assert "toml here" in (Path(record["run_dir"]) / "logs" / "rank-0.log").read_text()
+
+
+@pytest.mark.timeout(120)
+def test_a_private_key_beside_the_script_is_not_packaged_and_the_user_is_told(home, project, script) -> None:
+    (project / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    dry = mltrain("submit", "--dry-run", "train.py", cwd=project, check=True).stdout
+    assert "look like secrets: id_ed25519" in dry and "  id_ed25519\n" not in dry
+    out = mltrain("submit", "--wait", "--json", "train.py", cwd=project, check=True)
+    assert "look like secrets: id_ed25519" in out.stderr
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not (Path(record["run_dir"]) / "snapshot" / "id_ed25519").exists()

@@ -72,3 +72,26 @@ def test_unchanged_files_are_linked_not_copied_or_rehashed(tmp_path) -> None:
 def test_missing_source_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(SnapshotError, match="does not exist"):
         take_snapshot(tmp_path / "nope", tmp_path / "snap", ObjectStore(tmp_path / "objects"))
+
+
+def test_files_that_look_like_secrets_are_left_out_and_named_unless_re_included(tmp_path) -> None:
+    src = tmp_path / "src"
+    _tree(
+        src,
+        {
+            "train.py": b"print(1)",
+            "id_rsa": b"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+            "id_rsa.pub": b"ssh-ed25519 AAAA",
+            ".env": b"TOKEN=x",
+            "certs/server.pem": b"pem",
+            "deploy.pem": b"wanted",
+            ".aws/credentials": b"[default]",
+            "sub/credentials.json": b"{}",
+            "old.key": b"ignored by the user anyway",
+            ".gitignore": b"*.key\n",
+            ".mltrainignore": b"!deploy.pem\n",
+        },
+    )
+    report = take_snapshot(src, tmp_path / "snap", ObjectStore(tmp_path / "home" / "objects"))
+    assert _listing(tmp_path / "snap") == {"train.py", "id_rsa.pub", "deploy.pem", ".gitignore", ".mltrainignore"}
+    assert report.secrets_left_out == [".aws/", ".env", "certs/server.pem", "id_rsa", "sub/credentials.json"]
