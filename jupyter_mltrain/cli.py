@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from jupyter_mltrain.engine.spec import RunSpec
-from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed
-from jupyter_mltrain.options import add_run_options, spec_from_options
+from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed, SpecError
+from jupyter_mltrain.options import add_run_options, in_flag_terms, spec_from_options
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -384,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"mltrain: {exc}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    except SpecError as exc:
+        print(f"mltrain: error: {in_flag_terms(exc) if args.command == 'submit' else exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (MLTrainError, ValueError) as exc:
         print(f"mltrain: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -26,8 +26,8 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from jupyter_mltrain.api import Preflight, Run, preflight, submit
 from jupyter_mltrain.engine.capture import CellScript, capture_cell
 from jupyter_mltrain.engine.store import Store, default_home
-from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound
-from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
+from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound, SpecError
+from jupyter_mltrain.options import add_run_options, in_flag_terms, parse_params, spec_from_options
 
 ENTRY = "main.py"
 
@@ -140,6 +140,8 @@ class TrainMagics(Magics):
                     stacklevel=2,
                 )
             run = submit(spec, self.store, files=files)
+        except SpecError as exc:
+            raise UsageError(f"%%train: {in_flag_terms(exc)}") from None
         except MLTrainError as exc:
             raise UsageError(f"%%train: {exc}") from None
         self.last_run_id = run.id

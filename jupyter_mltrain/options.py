@@ -99,6 +99,37 @@ def parse_gpus(text: str | None) -> tuple[int, ...] | None:
         raise SpecError("--gpus", f"expected comma-separated integers, got {text!r}") from None
 
 
+# The flag that sets each RunSpec field: errors about a run described by flags name the flag.
+FLAG_OF_FIELD = {
+    "target": "--target",
+    "distribution": "--mode",
+    "distribution.mode": "--mode",
+    "distribution.processes_per_node": "--np",
+    "distribution.nodes": "--nodes",
+    "distribution.workers": "--workers",
+    "distribution.parameter_servers": "--ps",
+    "distribution.gpus": "--gpus",
+    "distribution.gpu_policy": "--gpu-policy",
+    "environment.variables": "--env",
+    "inputs": "--input",
+    "params": "--param",
+    "name": "--name",
+    "snapshot.size_limit_mb": "--snapshot-limit",
+    "gather_outputs": "--gather-outputs",
+    "grace_period_s": "--grace",
+    "hang_timeout_s": "--hang-timeout",
+}
+
+
+def in_flag_terms(exc: SpecError) -> SpecError:
+    """The same error naming the flag (``--np``) instead of the RunSpec field (``distribution.processes_per_node``)."""
+    flag = FLAG_OF_FIELD.get(exc.field)
+    text = str(exc)
+    if flag is None or not text.startswith(exc.field + ": "):
+        return exc
+    return SpecError(flag, text[len(exc.field) + 2 :])
+
+
 def parse_params(items: list[str]) -> dict[str, Any]:
     """``--param K=V`` items, each value read as a Python literal when it is one."""
     return {k: parse_param_value(v) for k, v in parse_assignments(items, "--param").items()}

@@ -131,7 +131,8 @@ def test_cancel_from_the_cli(home, project) -> None:
     [
         (["--target", "nowhere", "train.py"], "unknown target 'nowhere'; configured targets: local"),
         (["--mode", "ray", "train.py"], "unknown mode 'ray'"),
-        (["--np", "0", "train.py"], "processes_per_node: must be an integer >= 1, got 0"),
+        (["--np", "0", "train.py"], "error: --np: must be an integer >= 1, got 0"),
+        (["--nodes", "-1", "train.py"], "error: --nodes: must be an integer >= 1, got -1"),
         (["missing.py"], "entry script 'missing.py' not found"),
         (["--mode", "tf-ps", "train.py"], "needs workers and parameter_servers"),
         (["--env", "NOEQUALS", "train.py"], "expected NAME=VALUE"),

@@ -142,7 +142,10 @@ def test_params_reach_the_script_and_are_recorded(ip: InteractiveShell) -> None:
 def test_bad_flags_give_one_line_naming_the_flag_and_launch_nothing(ip: InteractiveShell) -> None:
     for line, expected in (
         ("--np x", "--np"),
-        ("--mode nope", "unknown mode 'nope'"),
+        ("--mode nope", "--mode: unknown mode 'nope'"),
+        ("--np 0", "--np: must be an integer >= 1, got 0"),
+        ("--nodes 0", "--nodes: must be an integer >= 1"),
+        ("--hang-timeout -1", "--hang-timeout:"),
         ("--target nowhere", "nowhere"),
         ("--param 1x=2", "1x"),
         ("--env NOEQUALS", "--env"),
