@@ -14,9 +14,12 @@ run is submitted, and the live widget keeps updating from the kernel's event loo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
+import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -92,6 +95,19 @@ def _report(check: Preflight, script: CellScript) -> str:
     return "\n".join(lines) + "\n\n" + check.report()
 
 
+@contextlib.contextmanager
+def _plain_warnings() -> Iterator[None]:
+    """Show our LaunchWarnings as one plain stderr line each, without the path of IPython's code that raised them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LaunchWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, LaunchWarning):
+            print(f"{item.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+
+
 @magics_class
 class TrainMagics(Magics):
     """``%%train``, ``%train_attach`` and ``%train_runs``."""
@@ -124,22 +140,30 @@ class TrainMagics(Magics):
         try:
             assert self.shell is not None  # a magic runs inside a shell
             script = capture_cell(
-                cell, self.shell.user_ns, params=parse_params(options.param), shell=self.shell, origin=where
+                cell,
+                self.shell.user_ns,
+                params=parse_params(options.param),
+                shell=self.shell,
+                origin=where,
+                first_line=2,  # below the %%train line
             )
             files = {ENTRY: script.script.encode(), **script.files}
+            # where the cell starts in main.py and in the notebook: failures point back at the cell's lines
+            origin.update({"script_line": script.cell_line, "cell_line": 2})
             spec = spec_from_options(options, entry=ENTRY, source=options.source or os.getcwd(), origin=origin)
             if options.dry_run:
                 from IPython.display import display
 
                 display({"text/plain": _report(preflight(spec, self.store, files=files), script)}, raw=True)
                 return
-            if script.unresolved:
-                warnings.warn(
-                    f"mltrain: the cell uses names defined nowhere: {', '.join(script.unresolved)}",
-                    LaunchWarning,
-                    stacklevel=2,
-                )
-            run = submit(spec, self.store, files=files)
+            with _plain_warnings():
+                if script.unresolved:
+                    warnings.warn(
+                        f"mltrain: the cell uses names defined nowhere: {', '.join(script.unresolved)}",
+                        LaunchWarning,
+                        stacklevel=2,
+                    )
+                run = submit(spec, self.store, files=files)
         except SpecError as exc:
             raise UsageError(f"%%train: {in_flag_terms(exc)}") from None
         except MLTrainError as exc:

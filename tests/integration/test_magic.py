@@ -254,3 +254,29 @@ def test_runs_table_and_attach_with_full_history(ip: InteractiveShell, capsys) -
     assert widget.history["logs"]["0"][0] == "line 0" and widget.history["logs"]["0"][-1] == "line 499"
     error = run_cell(ip, "%train_attach 20990101-000000-ffffff")
     assert isinstance(error, UsageError) and "20990101-000000-ffffff" in str(error)
+
+
+def test_a_warning_is_one_plain_line_without_ipythons_file_path(ip: InteractiveShell, capfd) -> None:
+    assert run_cell(ip, "%%train --wait\ntry:\n    print(undefined_here)\nexcept NameError:\n    print('ok')\n") is None
+    err = capfd.readouterr().err
+    assert "mltrain: the cell uses names defined nowhere: undefined_here" in err, err
+    assert "IPython" not in err and "site-packages" not in err and "LaunchWarning" not in err, err
+
+
+def test_ipython_syntax_in_the_cell_is_refused_naming_its_line_as_the_user_sees_it(ip: InteractiveShell) -> None:
+    error = run_cell(ip, '%%train\nnote = """\n!this is text\n"""\nfiles = !ls\nprint(files)\n')
+    assert isinstance(error, UsageError)
+    assert "line 5 of the cell ('files = !ls') is IPython syntax ('!ls')" in str(error), str(error)
+    assert Store().list() == []
+
+
+def test_a_failing_cell_points_its_traceback_at_the_cells_own_lines(ip: InteractiveShell) -> None:
+    error = run_cell(ip, "%%train --wait\nx = 1\nraise ValueError(f'boom {x}')\n")
+    assert error is not None
+    cause = last_run(ip).record.root_cause
+    assert cause is not None and cause.error == "ValueError: boom 1"
+    import re
+
+    assert re.search(r'main\.py", line \d+ \(cell \[\d+\], line 3\), in <module>', cause.traceback or ""), (
+        cause.traceback
+    )

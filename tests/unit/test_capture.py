@@ -47,3 +47,6 @@ def test_ipython_syntax_and_syntax_errors_are_refused_naming_the_line() -> None:
     with pytest.raises(CaptureError, match="syntax error on line 2"):
         check_cell_syntax("x = 1\nif x\n")
     check_cell_syntax("a = 1 if 2 != 3 else 0\n")
+    check_cell_syntax('usage = """\n%run this\n!and this\n"""\n')  # text in a string, not IPython syntax
+    with pytest.raises(CaptureError, match=r"line 3 of the cell \('files = !ls'\) is IPython syntax \('!ls'\)"):
+        check_cell_syntax("print(1)\nfiles = !ls\n", first_line=2)  # numbered as the user sees it, below %%train

@@ -39,3 +39,4 @@ class CellScript:
     files: dict[str, bytes] = field(default_factory=dict)
     captured: list[Captured] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    cell_line: int = 1  # the line of the script where the cell's first line is

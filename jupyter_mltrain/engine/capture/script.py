@@ -11,6 +11,8 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from IPython.core.inputtransformer2 import TransformerManager
+
 from jupyter_mltrain.engine.capture.captured import (
     _IDENTIFIER,
     _KERNEL_NAMES,
@@ -178,20 +180,34 @@ def _mltrain_value(name, kind):
 '''
 
 
-def check_cell_syntax(cell: str) -> None:
-    """Refuse IPython-only syntax (magics, shell escapes) that cannot run in a rank."""
-    for number, line in enumerate(cell.splitlines(), start=1):
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")) and not stripped.startswith("!="):
-            raise CaptureError(
-                "",
-                f"line {number} of the cell is IPython syntax ({stripped.split()[0]!r}), which cannot run in a rank: "
-                "remove it or write it as Python (e.g. subprocess.run for shell commands).",
-            )
+def check_cell_syntax(cell: str, first_line: int = 1) -> None:
+    """Refuse IPython-only syntax (magics, shell escapes) that cannot run in a rank, naming its line.
+
+    IPython's own reader finds it, so a ``%`` or ``!`` inside a string is text. ``first_line`` is the
+    number the cell's first line has where the user sees it (2 below a ``%%train`` line).
+    """
+    lines = cell.splitlines()
     try:
         ast.parse(cell)
-    except SyntaxError as exc:
-        raise CaptureError("", f"the cell has a syntax error on line {exc.lineno}: {exc.msg}") from None
+    except SyntaxError:
+        transformed = TransformerManager().transform_cell(cell)
+        if transformed.count("\n") == cell.rstrip("\n").count("\n") + 1:  # same lines, IPython syntax replaced
+            for number, (before, after) in enumerate(zip(lines, transformed.splitlines(), strict=False)):
+                if before != after and "get_ipython()" in after:
+                    text = before.strip()
+                    token = next((t for t in text.split() if t.startswith(("%", "!"))), text.split()[0])
+                    raise CaptureError(
+                        "",
+                        f"line {number + first_line} of the cell ({text!r}) is IPython syntax ({token!r}), "
+                        "which cannot run in a rank: remove it or write it as Python "
+                        "(e.g. subprocess.run for shell commands).",
+                    )
+        try:
+            ast.parse(transformed)
+        except SyntaxError as exc:
+            line = (exc.lineno or 1) + first_line - 1
+            raise CaptureError("", f"the cell has a syntax error on line {line}: {exc.msg}") from None
+        raise CaptureError("", "the cell uses IPython syntax, which cannot run in a rank: write it as Python") from None
 
 
 def capture_cell(
@@ -202,13 +218,14 @@ def capture_cell(
     shell: Any = None,
     origin: str = "a notebook cell",
     clock: Callable[[], float] = time.time,
+    first_line: int = 1,
 ) -> CellScript:
     """Build the entry script for ``cell`` using what ``namespace`` (the kernel's globals) holds."""
     params = dict(params or {})
     for key in params:
         if not _IDENTIFIER.match(key):
             raise CaptureError(key, f"--param {key}=…: {key!r} is not a Python variable name")
-    check_cell_syntax(cell)
+    check_cell_syntax(cell, first_line)
     used, bound = free_names(cell)
     builder = _Builder(namespace, shell, bound, params)
     for name in used:
@@ -232,10 +249,11 @@ def capture_cell(
         builder.captured += [Captured(k, "param", repr(v)) for k, v in params.items()]
     if builder.definitions:
         parts.append("# definitions from earlier cells\n" + "\n\n".join(builder.definitions))
+    cell_line = "\n".join(parts).count("\n") + 3  # the parts, the blank line joining them, then the banner
     parts.append("# ---- the cell ----\n" + cell.rstrip() + "\n")
     script = "\n".join(parts)
     try:
         compile(script, "main.py", "exec")
     except SyntaxError as exc:  # a bug of ours, never the user's: say so plainly
         raise CaptureError("", f"internal error: the generated script does not compile ({exc})") from None
-    return CellScript(script, builder.files, builder.captured, builder.unresolved)
+    return CellScript(script, builder.files, builder.captured, builder.unresolved, cell_line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from typing import Any
 
@@ -54,7 +55,38 @@ def flag_hint(error: str | None) -> str | None:
     return None
 
 
-def rank_failure(rank: int, role: str, host: str, status: dict[str, Any], stderr_tail: bytes) -> RootCause:
+_FRAME = re.compile(r'^(  File "(?P<file>[^"]+)", line (?P<line>\d+))(?P<rest>.*)$')
+
+
+def in_cell_terms(traceback: str | None, entry: str, origin: dict[str, Any]) -> str | None:
+    """``traceback`` with each frame in the cell's part of the generated ``entry`` pointing at the notebook cell.
+
+    ``File ".../snapshot/main.py", line 57, in <module>`` gets ``(cell [12], line 3)``: origin's
+    ``script_line`` is where the cell starts in the script, ``cell_line`` its first line's number in the cell.
+    """
+    start, first = origin.get("script_line"), origin.get("cell_line", 1)
+    if not traceback or origin.get("kind") != "cell" or not isinstance(start, int):
+        return traceback
+    label = f"cell [{origin.get('execution_count')}]" if origin.get("execution_count") else "the cell"
+    out = []
+    for text in traceback.splitlines():
+        frame = _FRAME.match(text)
+        if frame and frame["file"].endswith("/" + entry) and int(frame["line"]) >= start:
+            text = f"{frame.group(1)} ({label}, line {int(frame['line']) - start + int(first)}){frame['rest']}"
+        out.append(text)
+    return "\n".join(out)
+
+
+def rank_failure(
+    rank: int,
+    role: str,
+    host: str,
+    status: dict[str, Any],
+    stderr_tail: bytes,
+    *,
+    entry: str = "",
+    origin: dict[str, Any] | None = None,
+) -> RootCause:
     """The root cause when ``rank`` exited with ``status`` (its exit code or signal, and the time)."""
     tail = stderr_tail.decode("utf-8", "replace")
     if status.get("signal") is not None:
@@ -63,7 +95,7 @@ def rank_failure(rank: int, role: str, host: str, status: dict[str, Any], stderr
         how = "ended without reporting an exit status"
     else:
         how = f"exited with code {status['code']}"
-    traceback = extract_traceback(tail)
+    traceback = in_cell_terms(extract_traceback(tail), entry, origin or {})
     error = exception_line(traceback)
     hint = flag_hint(error)
     return RootCause(

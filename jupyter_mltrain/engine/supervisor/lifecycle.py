@@ -338,7 +338,15 @@ class Supervisor(HangWatch):
     def _cause_for(self, rank: int, status: dict[str, Any]) -> RootCause:
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
         host = self.started.get(rank, {}).get("host", socket.gethostname())
-        return rank_failure(rank, role, host, status, self.stderr_tail.get(rank, b""))
+        return rank_failure(
+            rank,
+            role,
+            host,
+            status,
+            self.stderr_tail.get(rank, b""),
+            entry=self.spec.entry,
+            origin=dict(self.spec.origin),
+        )
 
     def _begin_stop(self) -> None:
         if self.stopping_since is None and self.launcher is not None:

@@ -28,6 +28,7 @@ async function submit(
     lr?: number;
     experiment?: string;
     params?: string[];
+    env?: string[];
     wait?: boolean;
   } = {}
 ): Promise<{ id: string; name: string }> {
@@ -51,6 +52,7 @@ async function submit(
     '--env',
     `LR=${opts.lr ?? 0.1}`,
     ...(opts.params ?? []).flatMap(p => ['--param', p]),
+    ...(opts.env ?? []).flatMap(e => ['--env', e]),
     ...(opts.wait ? ['--wait', '--quiet'] : []),
     '--json',
     script
@@ -261,10 +263,10 @@ test.describe('Training panel', () => {
     ).toBeVisible();
 
     // Rerun starts a new run of the same snapshot, which completes too.
-    await page
-      .locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'nb-run' })
-      .first()
-      .click();
+    const tabOf = (id: string) =>
+      page.locator(`.lm-DockPanel-tabBar .lm-TabBar-tab[data-id="mltrain-run-${id}"]`);
+    await expect(tabOf(runId)).toHaveText(`nb-run · ${runId.slice(-6)}`);
+    await tabOf(runId).click();
     await tab.getByTestId('mltrain-run-rerun').click();
     const rerun = page.locator(
       `.mltrain-run-tab:visible:not(#mltrain-run-${runId}) .mltrain-runview`
@@ -277,6 +279,20 @@ test.describe('Training panel', () => {
       }
     );
     await expect(rerun.getByTestId('mltrain-log')).toContainText('unsaved edit marker');
+    // Its tab has its own title: the same name, its own short id.
+    const rerunId = (await rerun.locator('.mltrain-run-id').textContent())!;
+    expect(rerunId).not.toBe(runId);
+    await expect(tabOf(rerunId)).toHaveText(`nb-run · ${rerunId.slice(-6)}`);
+    // Never two tabs for one run: opening it again (panel row, notification) shows the same tab.
+    await openPanel(page);
+    await row(page, rerunId).click();
+    await row(page, runId).click();
+    await row(page, rerunId).click();
+    await expect(tabOf(rerunId)).toHaveCount(1);
+    await expect(tabOf(runId)).toHaveCount(1);
+    await expect(page.locator(`#mltrain-run-${rerunId}`)).toHaveCount(1);
+    await expect(page.locator(`#mltrain-run-${rerunId}`)).toBeVisible();
+    await shot(page, 'rerun-tabs');
   });
 
   test('compare overlays a metric of two runs and tables their params', async ({ page }) => {
@@ -286,6 +302,7 @@ test.describe('Training panel', () => {
       delay: 0.05,
       experiment: 'ui-compare',
       params: ['lr=0.1', 'batch=32'],
+      env: ['LOG_LR=1'],
       lr: 0.1,
       wait: true
     });
@@ -295,12 +312,21 @@ test.describe('Training panel', () => {
       delay: 0.05,
       experiment: 'ui-compare',
       params: ['lr=0.01', 'batch=32'],
+      env: ['LOG_LR=1'],
       lr: 0.01,
       wait: true
     });
+    // A failed run whose last loss (1/3) is lower than any of theirs: it is not a result.
+    const f = await submit('cmp-failed', {
+      script: 'fail_script.py',
+      np: 2,
+      experiment: 'ui-compare',
+      params: ['lr=0.5', 'batch=32']
+    });
     await openPanel(page);
     await page.getByTestId('mltrain-filter').fill('experiment:ui-compare');
-    await expect(page.getByTestId('mltrain-run-row')).toHaveCount(2);
+    await expect(page.getByTestId('mltrain-run-row')).toHaveCount(3);
+    await expect(row(page, f.id)).toHaveAttribute('data-status', 'Failed', { timeout: 60_000 });
     await row(page, a.id).getByTestId('mltrain-run-select').check();
     await row(page, b.id).getByTestId('mltrain-run-select').check();
     await expect(page.getByTestId('mltrain-compare-button')).toHaveText('Compare (2)');
@@ -316,7 +342,10 @@ test.describe('Training panel', () => {
     await expect(chart.locator('.u-legend')).toContainText('cmp-b');
     const table = cmp.getByTestId('mltrain-compare-table');
     await expect(table.getByTestId('mltrain-compare-row')).toHaveCount(2);
-    await expect(table.locator('th.mltrain-differs')).toHaveText(['lr']);
+    // The param lr and the metric lr are titled apart, under their own group headers.
+    await expect(table.locator('th.mltrain-differs')).toHaveText(['param lr']);
+    await expect(table.locator('th[data-kind="metric"][data-name="lr"]')).toHaveText('metric lr');
+    await expect(table.locator('th[scope="colgroup"]')).toHaveText(['Parameters', 'Final metrics']);
     await expect(table.locator(`[data-run-id="${a.id}"]`)).toContainText('0.1');
     await expect(table.locator(`[data-run-id="${b.id}"]`)).toContainText('0.01');
     // a learns faster (lr 0.1 against 0.01): its final loss is the best one.
@@ -325,6 +354,16 @@ test.describe('Training panel', () => {
     await cmp.getByTestId('mltrain-compare-metric').selectOption('accuracy');
     await expect(chart).toHaveAttribute('data-drawn-metric', /accuracy/);
     await shot(page, 'compare');
+
+    // With the failed run in: its lower loss is not marked best; a's still is.
+    await row(page, f.id).getByTestId('mltrain-run-select').check();
+    await page.getByTestId('mltrain-compare-button').click();
+    const cmp3 = page.locator('.mltrain-compare:visible');
+    const table3 = cmp3.getByTestId('mltrain-compare-table');
+    await expect(table3.getByTestId('mltrain-compare-row')).toHaveCount(3);
+    await expect(table3.locator(`[data-run-id="${f.id}"] td.mltrain-best`)).toHaveCount(0);
+    await expect(table3.locator(`[data-run-id="${a.id}"] td.mltrain-best`)).toHaveCount(2);
+    await shot(page, 'compare-with-failed');
   });
 
   test('a million-line log scrolls with a bounded DOM', async ({ page }) => {
@@ -384,7 +423,9 @@ test.describe('Training panel', () => {
     await expect(log.locator('.mltrain-log-line')).toHaveCount(1);
   });
 
-  test('a failed run shows its root cause, in the view and in a notification', async ({ page }) => {
+  test('a failed run shows its exception first, every rank, and the end of stderr', async ({
+    page
+  }) => {
     await openPanel(page);
     const r = await submit('fails', { script: 'fail_script.py', np: 2, experiment: 'ui-fail' });
     await row(page, r.id).click();
@@ -394,16 +435,85 @@ test.describe('Training panel', () => {
     });
     const cause = v.getByTestId('mltrain-root-cause');
     await expect(cause).toBeVisible();
-    await expect(cause).toContainText('Rank 1');
-    await expect(cause).toContainText('CUDA out of memory');
+    // The exception is the headline, above where and how the first rank ended.
+    const error = cause.getByTestId('mltrain-root-cause-error');
+    await expect(error).toHaveText('RuntimeError: CUDA out of memory (simulated on rank 1)');
+    const title = cause.locator('.mltrain-root-cause-title');
+    await expect(title).toContainText('Rank 1');
+    expect((await error.boundingBox())!.y).toBeLessThan((await title.boundingBox())!.y);
+    expect(
+      Number(await error.evaluate(el => parseFloat(getComputedStyle(el).fontSize)))
+    ).toBeGreaterThan(
+      Number(await title.evaluate(el => parseFloat(getComputedStyle(el).fontSize)))
+    );
+    // Every rank: the one that failed, and the one the supervisor stopped.
+    const ranks = cause.getByTestId('mltrain-rank-table');
+    await expect(ranks.locator('tbody tr')).toHaveCount(2);
+    await expect(ranks.locator('tr[data-rank="0"]')).toContainText('stopped by the supervisor');
+    await expect(ranks.locator('tr[data-rank="0"]')).toContainText('SIGTERM (15)');
+    await expect(ranks.locator('tr[data-rank="1"]')).toContainText('exit code 1');
+    // The stderr tail opens on its last lines.
+    await cause.locator('.mltrain-stderr summary').click();
+    const tail = cause.getByTestId('mltrain-stderr-tail');
+    await expect(tail).toBeVisible();
+    await expect(tail).toContainText('RuntimeError: CUDA out of memory');
+    await expect
+      .poll(() =>
+        tail.evaluate(
+          el =>
+            el.scrollHeight > el.clientHeight &&
+            el.scrollTop + el.clientHeight >= el.scrollHeight - 2
+        )
+      )
+      .toBe(true);
     await expect(row(page, r.id)).toHaveAttribute('data-status', 'Failed');
     // The log shown is the failing rank's, with its traceback.
     await expect(v.getByTestId('mltrain-log-rank')).toHaveValue('1');
     await expect(v.getByTestId('mltrain-log')).toContainText('RuntimeError: CUDA out of memory');
-    await expect(
-      page.locator('.jp-toast-message', { hasText: 'Run "fails" failed' })
-    ).toBeVisible();
+    const toast = page.locator('.jp-toast-message', { hasText: 'Run "fails" failed' });
+    await expect(toast).toBeVisible();
+    await expect(toast).toContainText('failed: RuntimeError: CUDA out of memory');
     await shot(page, 'run-failed');
+  });
+
+  test('the runs list keeps the name in sight of a long metric, and tells same-named runs apart', async ({
+    page
+  }) => {
+    const a = await submit('same-name', {
+      script: 'long_metric.py',
+      np: 1,
+      experiment: 'ui-list',
+      wait: true
+    });
+    const b = await submit('same-name', {
+      script: 'long_metric.py',
+      np: 1,
+      experiment: 'ui-list',
+      wait: true
+    });
+    await openPanel(page);
+    await page.getByTestId('mltrain-filter').fill('experiment:ui-list');
+    for (const r of [a, b]) {
+      const item = row(page, r.id);
+      const name = item.getByTestId('mltrain-row-name');
+      await expect(name).toHaveText('same-name');
+      // The whole name is shown: not cut, not squeezed out by the metric.
+      expect(
+        await name.evaluate(el => el.clientWidth > 0 && el.scrollWidth <= el.clientWidth)
+      ).toBe(true);
+      await expect(item.getByTestId('mltrain-row-id')).toHaveText(r.id.slice(-6));
+      // The metric gives way: its name is cut with an ellipsis, its value stays.
+      const metric = item.getByTestId('mltrain-row-metric');
+      await expect(metric.locator('.mltrain-row-metric-value')).toHaveText('0.8731');
+      const cut = metric.locator('.mltrain-row-metric-name');
+      expect(await cut.evaluate(el => el.scrollWidth > el.clientWidth)).toBe(true);
+      await expect(cut).toHaveCSS('text-overflow', 'ellipsis');
+      const rowBox = (await item.boundingBox())!;
+      const metricBox = (await metric.boundingBox())!;
+      expect(metricBox.x + metricBox.width).toBeLessThanOrEqual(rowBox.x + rowBox.width + 1);
+    }
+    expect(a.id.slice(-6)).not.toBe(b.id.slice(-6));
+    await shot(page, 'runs-list-long-metric');
   });
 
   test('targets view shows the local target as reachable', async ({ page }) => {
