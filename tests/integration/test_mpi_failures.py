@@ -71,3 +71,17 @@ def test_a_hang_after_a_printed_traceback_keeps_the_traceback_in_the_root_cause(
     assert cause.error == "KeyError: 'missing'" and "rank 1 raised KeyError: 'missing' before" in cause.message
     assert cause.traceback is not None and '{}["missing"]' in cause.traceback
     assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(120)
+def test_mpirun_that_cannot_reach_a_host_is_reported_with_the_host_and_the_reason(
+    store, project, tmp_path, monkeypatch
+) -> None:
+    (project / "mltrain.toml").write_text(
+        '[targets.far]\nkind = "local"\nmpirun_args = ["--host", "127.0.0.9:1,localhost:1"]\n'
+    )
+    run = submit(_spec(project, RAISES_WHILE_PEER_WAITS, target="far"), store)
+    record = run.wait(timeout=90, raise_on_error=False)
+    assert record.status == "Failed" and record.root_cause is not None
+    assert record.root_cause.message == "mpirun could not reach 127.0.0.9 by ssh (port 22: Connection refused)"
+    assert_no_process_left(run.id)

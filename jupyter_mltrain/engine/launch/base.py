@@ -75,6 +75,16 @@ class Launcher(abc.ABC):
         """Why ranks could not report their end, when the launcher knows (e.g. a cut connection)."""
         return None
 
+    def launcher_log(self, max_bytes: int = 64 * 1024) -> str:
+        """The end of what the launcher and the programs it ran printed (the run's ``supervisor.log``)."""
+        path = Path(self.plan.workdir).parent / "supervisor.log"
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, path.stat().st_size - max_bytes))
+                return fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def collect_outputs(self, dest: Path) -> None:  # noqa: B027  (optional hook)
         """Bring the ranks' outputs into ``dest`` (Finalizing); nothing to do where they are written locally."""
 

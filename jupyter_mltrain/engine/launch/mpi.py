@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from jupyter_mltrain.engine.launch.base import Launcher, killpg
+from jupyter_mltrain.engine.launch.mpirun_failures import mpirun_failure
 from jupyter_mltrain.hostside.collector import Collector, Source
 from jupyter_mltrain.hostside.errors import LaunchError
 
@@ -107,6 +108,12 @@ class MPIRankLauncher(Launcher):
     def running(self) -> bool:
         """Whether mpirun is still running."""
         return self.proc is not None and self.proc.poll() is None
+
+    def lost_reason(self) -> str | None:
+        """mpirun's own launch failure (a host it could not reach, no orted there…), named with the host."""
+        if self.proc is None or self.proc.poll() in (None, 0):
+            return None
+        return mpirun_failure(self.launcher_log())
 
     def describe(self) -> dict[str, Any]:
         """The launch configuration, mpirun's command line included."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mltrain.engine.launch.base import Launcher, StackDumps, dump_request, killpg
+from jupyter_mltrain.engine.launch.mpirun_failures import mpirun_failure
 from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 from jupyter_mltrain.engine.staging import fetch_outputs, stage, stage_rank_side
 from jupyter_mltrain.engine.targets import SSHHost, resolve_target
@@ -206,6 +207,10 @@ class SSHLauncher(Launcher):
         if self.proc is None:
             return None
         code = self.proc.poll()
+        if code is not None and code != 0:  # mpirun's own launch failure exits 255 too: name it first
+            failure = mpirun_failure(self.launcher_log(), self.target.head.address)
+            if failure:
+                return failure
         if code == 255 or (code is not None and code < 0):
             return f"connection to head host {self.target.head.address} lost (ssh exit {code})"
         return None
