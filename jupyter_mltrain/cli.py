@@ -182,7 +182,7 @@ def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
 
 def _check_target(args: argparse.Namespace) -> int:
     """``mltrain targets check NAME``: exit 0 when every host is reachable and ready."""
-    from jupyter_mltrain.engine.targets import resolve_target
+    from jupyter_mltrain.engine.targets import SSHClusterTarget, resolve_target
 
     if not args.target:
         raise MLTrainError("targets check: which target? (`mltrain targets` lists them)")
@@ -204,10 +204,17 @@ def _check_target(args: argparse.Namespace) -> int:
                 "message": "ok",
             }
         ]
-    elif target.kind == "ssh":
-        from jupyter_mltrain.engine.ssh import SSHConnection, check_target
+    elif isinstance(target, SSHClusterTarget):
+        from jupyter_mltrain.engine.ssh import SSHConnection, check_mpi_launch, check_target
 
-        rows = [h.to_dict() for h in check_target(SSHConnection.from_target(target))]
+        connection = SSHConnection.from_target(target)
+        rows = [h.to_dict() for h in check_target(connection)]
+        if all(r["reachable"] and r["message"] == "ok" for r in rows):
+            # what the notebook's host cannot see: mpirun from the head to every host, as a run starts
+            launch = check_mpi_launch(connection, target.mpirun_args)
+            rows[0]["mpirun_launch"] = launch
+            if launch != "ok":
+                rows[0]["message"] = launch
     else:
         raise MLTrainError(f"targets check: no check for {target.kind} targets in this version")
     if args.json:
@@ -229,6 +236,8 @@ def _check_target(args: argparse.Namespace) -> int:
             ],
             ["HOST", "REACHABLE", "PYTHON", "MPIRUN", "SLOTS", "CPUS", "GPUS", "MESSAGE"],
         )
+        if rows and "mpirun_launch" in rows[0]:
+            print(f"mpirun from {rows[0]['host']} to every host: {rows[0]['mpirun_launch']}")
     ready = all(r["reachable"] and r.get("message") == "ok" for r in rows)
     return EXIT_OK if ready else EXIT_RUN_FAILED
 

@@ -15,10 +15,12 @@ import json
 import shlex
 import subprocess
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from jupyter_mltrain.engine.mpirun_failures import mpirun_failure
 from jupyter_mltrain.engine.targets import SlurmTarget, SSHClusterTarget, SSHHost, Target, parse_host
 from jupyter_mltrain.hostside.errors import TargetError
 
@@ -185,6 +187,12 @@ def check_host(target: SSHConnection, host: SSHHost, timeout: float = CHECK_TIME
     else:
         if out.returncode == 255:
             health.message = ssh_failure_message(out.stderr, out.returncode)
+        elif out.returncode == 127:
+            health.reachable = True
+            health.message = (
+                f"the interpreter {target.python} does not exist on the host: set `python` in the target to "
+                "the path of an interpreter there"
+            )
         elif out.returncode != 0:
             health.reachable = True
             tail = out.stderr.strip().splitlines()[-1:] or [f"exit code {out.returncode}"]
@@ -205,6 +213,58 @@ def check_host(target: SSHConnection, host: SSHHost, timeout: float = CHECK_TIME
                 health.message = "; ".join(p for p in problems if p) or "ok"
     health.seconds = round(time.monotonic() - start, 3)
     return health
+
+
+# Runs on the head host: mpirun (argv as JSON) with a time limit; one JSON line out.
+_MPI_PROBE = """
+import json, os, subprocess, sys
+argv, env = json.loads(sys.argv[1]), dict(os.environ)
+if os.geteuid() == 0:
+    argv.insert(1, "--allow-run-as-root")
+try:
+    out = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=float(sys.argv[2]))
+    print(json.dumps({"code": out.returncode, "output": (out.stdout + out.stderr)[-20000:]}))
+except subprocess.TimeoutExpired:
+    print(json.dumps({"code": None, "output": "no answer within " + sys.argv[2] + " s"}))
+except OSError as exc:
+    print(json.dumps({"code": None, "output": str(exc)}))
+"""
+MPI_CHECK_TIMEOUT_S = 60
+
+
+def check_mpi_launch(
+    target: SSHConnection, mpirun_args: Sequence[str] = (), timeout: float = MPI_CHECK_TIMEOUT_S
+) -> str:
+    """Start one process per host with mpirun from the head, as a run does; ``ok`` or what to fix.
+
+    This checks what the notebook's host cannot see: the head reaching every host by ssh without a
+    password (with the target's ``mpirun_args``), OpenMPI's daemon on every host, and the same Python there.
+    """
+    hosts = [h.address for h in target.hosts]
+    report = "import platform, sys; print('mltrain-host', platform.node(), sys.version.split()[0], flush=True)"
+    argv = [target.mpirun, "--oversubscribe", "--host", ",".join(f"{h}:1" for h in hosts), "-np", str(len(hosts))]
+    argv += [*mpirun_args, target.python, "-c", report]
+    command = target.command(target.head, [target.python, "-c", _MPI_PROBE, json.dumps(argv), str(timeout)])
+    try:
+        out = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout + 15)
+    except subprocess.TimeoutExpired:
+        return f"mpirun on {target.head.address} gave no answer within {timeout:g} s"
+    if out.returncode != 0:
+        return f"cannot run mpirun on {target.head.address}: {ssh_failure_message(out.stderr, out.returncode)}"
+    try:
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return f"mpirun on {target.head.address} printed no report"
+    output = str(result.get("output") or "")
+    if result.get("code") != 0:
+        return mpirun_failure(output, target.head.address) or (
+            f"mpirun on {target.head.address} failed: " + " | ".join(output.strip().splitlines()[-3:])[:400]
+        )
+    versions = sorted({line.split()[2] for line in output.splitlines() if line.startswith("mltrain-host ")})
+    if len(versions) > 1:
+        return f"the hosts run different Pythons ({', '.join(versions)}): ranks need the same version everywhere"
+    return "ok"
 
 
 def check_target(target: SSHConnection, timeout: float = CHECK_TIMEOUT_S) -> list[HostHealth]:

@@ -430,12 +430,12 @@ async function live() {
   await frame();
   // The band between min and max is filled, visibly: a real share of the plot's pixels is the
   // band's translucent fill (the canvas is transparent: alpha alone tells fill from lines).
-  const plotCanvas = $("[data-testid=mltrain-chart] canvas");
+  const plotCanvas = $("[data-testid=mltrain-chart][data-metric=gpu_mem_gb] canvas");
   const px = plotCanvas.getContext("2d").getImageData(0, 0, plotCanvas.width, plotCanvas.height).data;
   let band = 0;
   for (let i = 0; i < px.length; i += 4) if (px[i + 3] >= 40 && px[i + 3] <= 200 && px[i + 2] > px[i]) band++;
   const share = band / (px.length / 4);
-  check(`min-max band visible (${document.body.dataset.jpThemeLight === "false" ? "dark" : "light"} theme)`, share > 0.02, `${(share * 100).toFixed(1)}% of the plot`);
+  check(`min-max band visible (${document.body.dataset.jpThemeLight === "false" ? "dark" : "light"} theme)`, share > 0.02, `share ${(share * 100).toFixed(1)}% of the plot`);
   await shoot("allranks");
   agg.value = "rank";
   agg.dispatchEvent(new Event("change"));

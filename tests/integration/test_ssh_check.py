@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ def target(sshd, tmp_path: Path, **kw) -> SSHConnection:
 
 
 def test_check_reports_each_host(sshd, tmp_path: Path) -> None:
-    (tmp_path / "mltrain.toml").write_text(sshd.target_toml())
+    from test_ssh_runs import cluster_toml
+
+    (tmp_path / "mltrain.toml").write_text(cluster_toml(sshd, tmp_path / "work"))
     out = subprocess.run(
         [*MLTRAIN, "targets", "check", "cluster", "--json"],
         cwd=tmp_path,
@@ -35,9 +38,11 @@ def test_check_reports_each_host(sshd, tmp_path: Path) -> None:
     for row in rows:
         assert row["reachable"] and row["message"] == "ok" and row["slots"] == 2
         assert row["python"].count(".") == 2 and row["mpirun"].endswith("mpirun") and row["cpus"] >= 1
+    assert rows[0]["mpirun_launch"] == "ok", "mpirun from the head started a process on every host"
     table = subprocess.run(
         [*MLTRAIN, "targets", "check", "cluster"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
+    assert "mpirun from 127.0.0.2 to every host: ok" in table.stdout
     assert table.stdout.splitlines()[0].split() == [
         "HOST",
         "REACHABLE",
@@ -89,3 +94,26 @@ def test_bad_host_lists_are_refused_naming_the_target() -> None:
     ):
         with pytest.raises(TargetError, match=message):
             SSHConnection.from_target(parse_targets(f'[targets.c]\nkind = "ssh"\nhosts = {hosts}\n', "t")["c"])
+
+
+def test_check_finds_what_mpirun_on_the_head_needs_and_says_how_to_fix_it(sshd, tmp_path: Path) -> None:
+    def check(toml: str) -> tuple[int, list[dict]]:
+        (tmp_path / "mltrain.toml").write_text(toml)
+        out = subprocess.run(
+            [*MLTRAIN, "targets", "check", "cluster", "--json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return out.returncode, json.loads(out.stdout)
+
+    # the notebook's host reaches both hosts on sshd's port, but mpirun on the head uses ssh's default port 22
+    code, rows = check(sshd.target_toml(extra=f'python = "{sys.executable}"\nmpirun = "/usr/bin/mpirun"\n'))
+    assert code == 1 and all(r["reachable"] for r in rows)
+    assert re.fullmatch(
+        r"mpirun on 127\.0\.0\.2 could not reach 127\.0\.0\.[23] by ssh \(port 22: Connection refused\)",
+        rows[0]["message"],
+    ), rows[0]["message"]
+    code, rows = check(sshd.target_toml(extra='python = "/no/such/python3"\n'))
+    assert code == 1 and rows[0]["message"].startswith("the interpreter /no/such/python3 does not exist on the host")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_mltrain.engine.launch.mpirun_failures import mpirun_failure
+from jupyter_mltrain.engine.mpirun_failures import mpirun_failure
 
 BANNER = """--------------------------------------------------------------------------
 ORTE was unable to reliably start one or more daemons.

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from jupyter_mltrain.engine.launch.base import Launcher, killpg
-from jupyter_mltrain.engine.launch.mpirun_failures import mpirun_failure
+from jupyter_mltrain.engine.mpirun_failures import mpirun_failure
 from jupyter_mltrain.hostside.collector import Collector, Source
 from jupyter_mltrain.hostside.errors import LaunchError
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_mltrain.engine.launch.base import Launcher, StackDumps, dump_request, killpg
-from jupyter_mltrain.engine.launch.mpirun_failures import mpirun_failure
+from jupyter_mltrain.engine.mpirun_failures import mpirun_failure
 from jupyter_mltrain.engine.ssh import SSHConnection, check_target
 from jupyter_mltrain.engine.staging import fetch_outputs, stage, stage_rank_side
 from jupyter_mltrain.engine.targets import SSHHost, resolve_target
