@@ -13,6 +13,7 @@ import dataclasses
 import json
 import mimetypes
 import os
+import shlex
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -25,11 +26,11 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from jupyter_mltrain.api import Run, preflight, submit
-from jupyter_mltrain.engine.capture import notebook_script
+from jupyter_mltrain.engine.capture import notebook_script, train_line
 from jupyter_mltrain.engine.store import RunRecord, Status, Store
 from jupyter_mltrain.engine.targets import load_targets
 from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound, SpecError
-from jupyter_mltrain.options import add_run_options, spec_from_options
+from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
 
 AUTH_RESOURCE = "mltrain"
 ENTRY = "main.py"
@@ -141,6 +142,23 @@ def _options(body: dict[str, Any]) -> argparse.Namespace:
     return options
 
 
+def notebook_options(notebook: Any) -> dict[str, Any] | None:
+    """The run options of the notebook's ``%%train`` line, as a POST runs body names them (the form starts there)."""
+    line = train_line(notebook)
+    if line is None:
+        return None
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    add_run_options(parser)
+    try:
+        options, _ = parser.parse_known_args(shlex.split(line))
+        params = parse_params(options.param)
+    except (argparse.ArgumentError, ValueError, SystemExit):
+        return None  # a line the magic itself would refuse: the form keeps its defaults
+    out: dict[str, Any] = {key: getattr(options, attr) for key, (_, attr) in _BODY_FIELDS.items()}
+    out["params"] = params
+    return {k: v for k, v in out.items() if v is not None}
+
+
 class _Submission:
     """A POST runs body resolved against the server's root folder."""
 
@@ -155,6 +173,7 @@ class _Submission:
         if root.resolve() not in path.parents:
             raise SpecError("path", f"{rel!r} leads outside the server's root")
         self.options = _options(body)
+        self.notebook_options: dict[str, Any] | None = None
         self.warnings: list[str] = []
         self.files: dict[str, bytes] = {}
         args: tuple[str, ...] = ()
@@ -165,7 +184,8 @@ class _Submission:
                     content = nbformat.read(path, as_version=4)
                 except (OSError, ValueError, nbformat.ValidationError) as exc:
                     raise SpecError("path", f"cannot read notebook {rel!r}: {exc}") from None
-            script, self.warnings = notebook_script(content, f"notebook {rel}")
+            self.notebook_options = notebook_options(content)
+            script, self.warnings = notebook_script(content, f"notebook {rel}", parse_params(self.options.param))
             self.files = {ENTRY: script.encode()}
             entry, origin = ENTRY, {"kind": "notebook", "notebook": str(path)}
         else:
@@ -239,6 +259,8 @@ class PreviewHandler(MLTrainHandler):
                 "warnings": submission.warnings + data["warnings"],
                 "files": data["generated"] + data["files"],
                 "plan": data["plan"],
+                # the notebook's own %%train line, as body fields: the form starts from it
+                "notebook_options": submission.notebook_options,
             }
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -175,3 +176,30 @@ async def test_targets_lists_local_with_its_health(api, jp_root_dir: Path) -> No
     assert by_name["local"]["health"]["reachable"] is True and by_name["local"]["health"]["slots"] == os.cpu_count()
     assert by_name["big"]["kind"] == "ssh" and by_name["big"]["health"]["reachable"] is False
     assert by_name["big"]["health"]["message"] == "127.0.0.5: connection refused"
+
+
+async def test_the_shipped_quickstart_notebook_trains_through_the_form_options_to_completed(
+    api, jp_root_dir: Path
+) -> None:
+    shutil.copy(
+        Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb", jp_root_dir / "quickstart.ipynb"
+    )
+    code, preview = await api("POST", "runs", "preview", body={"kind": "notebook", "path": "quickstart.ipynb"})
+    assert code == 200, preview
+    options = preview["notebook_options"]
+    assert {k: options[k] for k in ("np", "mode", "name", "experiment", "params")} == {
+        "np": 2,
+        "mode": "torch",
+        "name": "digits-ddp",
+        "experiment": "quickstart",
+        "params": {"lr": 0.5},
+    }
+    assert any("left out: it uses last_run" in w for w in preview["warnings"]), preview["warnings"]
+    request = {"kind": "notebook", "path": "quickstart.ipynb", **options}
+    code, body = await api("POST", "runs", body=request)
+    assert code == 201, body
+    code, script = await api("POST", "runs", "preview", body=request)
+    assert "lr = 0.5" in script["script"] and "last_run" not in script["script"]
+    record = await wait_final(api, body["run"]["id"], timeout=240)
+    assert record["status"] == "Completed", record
+    assert record["metrics"]["accuracy"]["last"] > 0.8

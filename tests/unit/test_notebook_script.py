@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_mltrain.engine.capture import CaptureError, notebook_script
+from jupyter_mltrain.engine.capture import CaptureError, notebook_script, train_line
 
 
 def _script(*cells: str) -> tuple[str, list[str]]:
@@ -55,3 +55,19 @@ def test_a_cell_with_a_syntax_error_is_named() -> None:
 def test_a_notebook_without_code_cells_is_refused() -> None:
     with pytest.raises(CaptureError, match="no code cells"):
         notebook_script({"cells": [{"cell_type": "markdown", "source": "# hi"}]}, "test")
+
+
+def test_params_become_variables_and_kernel_only_cells_are_left_out_with_a_warning() -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": "%%train --np 2 --param lr=0.5\nprint(lr * 2)"},
+            {"cell_type": "code", "source": "from jupyter_mltrain import last_run\nrun = last_run()\nrun.wait()"},
+        ]
+    }
+    script, warnings = notebook_script(nb, "test", {"lr": 0.5, "tag": "x"})
+    namespace: dict[str, object] = {}
+    exec(compile(script, "main.py", "exec"), namespace)
+    assert namespace["lr"] == 0.5 and namespace["tag"] == "x" and "last_run" not in script
+    assert "code cell 2 left out: it uses last_run, which only works in the notebook's kernel" in warnings
+    assert train_line(nb) == "--np 2 --param lr=0.5"
+    assert train_line({"cells": [{"cell_type": "code", "source": "%%trainer\nx"}]}) is None

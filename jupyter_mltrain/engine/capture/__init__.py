@@ -17,7 +17,7 @@ Ranks are new processes: nothing of the kernel's state travels but what is writt
 
 from jupyter_mltrain.engine.capture.captured import Captured, CaptureError, CellScript
 from jupyter_mltrain.engine.capture.names import free_names
-from jupyter_mltrain.engine.capture.notebook import notebook_script
+from jupyter_mltrain.engine.capture.notebook import notebook_script, train_line
 from jupyter_mltrain.engine.capture.script import capture_cell, check_cell_syntax
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "check_cell_syntax",
     "free_names",
     "notebook_script",
+    "train_line",
 ]
