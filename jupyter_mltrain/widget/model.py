@@ -61,6 +61,7 @@ class RunWidget(anywidget.AnyWidget):
     last_metrics = traitlets.Dict().tag(sync=True)
     root_cause: traitlets.Dict[str, Any] | traitlets.Any = traitlets.Dict(None, allow_none=True).tag(sync=True)
     outputs: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    exit_codes: traitlets.List[Any] = traitlets.List().tag(sync=True)  # per rank: code, -signal, or None
     log_paths = traitlets.Dict().tag(sync=True)
     files_url = traitlets.Unicode("").tag(sync=True)
     cancel_pending = traitlets.Bool(False).tag(sync=True)
@@ -125,6 +126,7 @@ class RunWidget(anywidget.AnyWidget):
             self.progress = dict(self.feed.progress)
             self.last_metrics = {k: dict(v) for k, v in self.feed.last.items()}
             self.root_cause = record.root_cause.to_dict() if record.root_cause else None
+            self.exit_codes = list(record.exit_codes)
             if record.final:
                 self.cancel_pending = False
                 self.outputs = self._outputs()

@@ -110,5 +110,5 @@ def rank_failure(
         signal=status.get("signal"),
         time=status["time"],
         traceback=traceback,
-        stderr_tail="\n".join(tail.splitlines()[-40:]),
+        stderr_tail="\n".join(tail.split("\n")[-40:]),  # a \r redraw stays in its line: readers collapse it
     )
