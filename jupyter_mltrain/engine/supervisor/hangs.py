@@ -17,6 +17,8 @@ from jupyter_mltrain.engine.store import RootCause
 from jupyter_mltrain.engine.supervisor.failures import exception_line, extract_traceback
 
 STACK_DUMP_WAIT_S = 2.0
+# Heartbeats come every second (hostside.watch): this long without one, a rank's interpreter has stopped.
+BEATS_MISSED_S = 2.5
 # After the last host answered a stack dump: time for the faulthandler output its SIGQUIT caused to arrive.
 STACK_FRAMES_S = 0.5
 _STACK_LINE = re.compile(
@@ -55,11 +57,21 @@ class HangWatch:
             rank = max(silent, key=lambda r: now - self.last_seen[r])
             why = f"its interpreter sent no heartbeat for {now - self.last_seen[rank]:.0f} s"
         elif all(now - self.last_output.get(r, now) > limit for r in live):
-            rank = min(live, key=lambda r: self.last_output[r])
-            why = (
-                f"no rank printed or logged anything for {limit:g} s; it fell silent first, "
-                f"{now - self.last_output[rank]:.0f} s ago"
-            )
+            # A rank whose heartbeats have stopped too (beats come every second) is the one that hung, even
+            # before its beats are `limit` old: the others are waiting for it.
+            stopped = [r for r in live if now - self.last_seen.get(r, now) > BEATS_MISSED_S]
+            if stopped:
+                rank = max(stopped, key=lambda r: now - self.last_seen[r])
+                why = (
+                    f"no rank printed or logged anything for {limit:g} s, and its interpreter sent no heartbeat "
+                    f"for {now - self.last_seen[rank]:.0f} s"
+                )
+            else:
+                rank = min(live, key=lambda r: self.last_output[r])
+                why = (
+                    f"no rank printed or logged anything for {limit:g} s; it fell silent first, "
+                    f"{now - self.last_output[rank]:.0f} s ago"
+                )
         else:
             return
         host = self.started.get(rank, {}).get("host", socket.gethostname())
