@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 _RUNTIME_NAMES = (
+    "attempt",
+    "checkpoint_dir",
     "flush",
     "input_path",
+    "latest_checkpoint",
     "local_rank",
     "log",
     "log_many",

@@ -363,9 +363,13 @@ class Run:
             chunks.append(data)
         return b"".join(chunks).decode("utf-8", "replace")
 
-    def metrics(self) -> list[dict[str, Any]]:
-        """Every logged value: ``{"rank", "name", "value", "step", "time"}``."""
-        return self.folder.all_metrics()
+    def metrics(self, every_attempt: bool = False) -> list[dict[str, Any]]:
+        """Every logged value: ``{"rank", "name", "value", "step", "time"}`` (and ``attempt`` after a restart).
+
+        After restarts, a step's value from the latest attempt that logged it replaces the earlier ones;
+        ``every_attempt=True`` keeps them all.
+        """
+        return self.folder.all_metrics(every_attempt)
 
     def cancel(self, by: str = "api") -> bool:
         """Ask the supervisor to stop every rank; False if the run had already ended."""

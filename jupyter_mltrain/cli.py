@@ -104,8 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
 
     p = sub.add_parser("metrics", help="every logged metric value")
-    p.add_argument("run")
+    p.add_argument("run", help="the run id (`mltrain runs` lists them)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--every-attempt",
+        action="store_true",
+        help="after restarts, every attempt's values (default: a step's value from the latest attempt that logged it)",
+    )
 
     p = sub.add_parser("cancel", help="stop a run")
     p.add_argument("run")
@@ -352,16 +357,24 @@ def run_command(args: argparse.Namespace) -> int:
             sys.stdout.write(str(run.logs(rank=args.rank)))
         return EXIT_OK
     if args.command == "metrics":
-        metrics = run.metrics()
+        metrics = run.metrics(every_attempt=args.every_attempt)
+        keys = ("rank", "name", "value", "step", "time", "attempt")
         if args.json:
-            print(json.dumps([{k: m.get(k) for k in ("rank", "name", "value", "step", "time")} for m in metrics]))
+            print(json.dumps([{k: m.get(k, 1 if k == "attempt" else None) for k in keys} for m in metrics]))
         else:
             _print_table(
                 [
-                    [str(m["rank"]), m["name"], str(m["value"]), str(m.get("step")), _fmt_time(m["time"])]
+                    [
+                        str(m["rank"]),
+                        m["name"],
+                        str(m["value"]),
+                        str(m.get("step")),
+                        _fmt_time(m["time"]),
+                        str(m.get("attempt", 1)),
+                    ]
                     for m in metrics
                 ],
-                ["RANK", "NAME", "VALUE", "STEP", "TIME"],
+                ["RANK", "NAME", "VALUE", "STEP", "TIME", "ATTEMPT"],
             )
         return EXIT_OK
     if args.command == "cancel":

@@ -72,7 +72,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snapshot-limit", type=float, default=300.0, metavar="MB", help="snapshot size limit (default 300)"
     )
-    parser.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds between SIGTERM and SIGKILL")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between SIGTERM and SIGKILL: the ranks' time to write a checkpoint when stopped (default 10)",
+    )
+    parser.add_argument(
+        "--max-restarts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="when a rank fails, stop every rank and start the job again as the same run, up to N times "
+        "(MLTRAIN_ATTEMPT counts; jupyter_mltrain.checkpoint_dir() persists across attempts; default 0)",
+    )
     parser.add_argument(
         "--hang-timeout",
         type=float,
@@ -118,6 +132,7 @@ FLAG_OF_FIELD = {
     "gather_outputs": "--gather-outputs",
     "grace_period_s": "--grace",
     "hang_timeout_s": "--hang-timeout",
+    "max_restarts": "--max-restarts",
 }
 
 
@@ -183,5 +198,6 @@ def spec_from_options(
         gather_outputs=options.gather_outputs,
         grace_period_s=options.grace,
         hang_timeout_s=options.hang_timeout,
+        max_restarts=options.max_restarts,
         origin=dict(origin or {}),
     )

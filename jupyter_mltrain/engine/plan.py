@@ -172,8 +172,10 @@ def param_args(spec: RunSpec) -> list[str]:
     return out
 
 
-def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, check: bool = True) -> LaunchPlan:
-    """The plan for ``spec`` on ``target``; raises if it cannot run there."""
+def make_plan(
+    spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, check: bool = True, attempt: int = 1
+) -> LaunchPlan:
+    """The plan for attempt ``attempt`` of ``spec`` on ``target``; raises if it cannot run there."""
     dist = spec.distribution
     mode = dist.mode
     world = spec.world_size
@@ -267,8 +269,8 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                 "ROLE_WORLD_SIZE": str(world),
                 "GROUP_WORLD_SIZE": "1",
                 "TORCHELASTIC_RUN_ID": run_id,
-                "TORCHELASTIC_RESTART_COUNT": "0",
-                "TORCHELASTIC_MAX_RESTARTS": "0",
+                "TORCHELASTIC_RESTART_COUNT": str(attempt - 1),
+                "TORCHELASTIC_MAX_RESTARTS": str(spec.max_restarts),
             }
         )
         if not gpus and launcher in ("local", "mpi") and "ACCELERATE_USE_CPU" not in user_env:
@@ -307,6 +309,9 @@ def make_plan(spec: RunSpec, target: Target, run_id: str, run_dir: Path, *, chec
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = str(gpus[rank % len(gpus)])
                 else:
                     rank_env[rank]["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+    env["MLTRAIN_ATTEMPT"] = str(attempt)  # 1, then 2… after --max-restarts restarts
+    # a folder every attempt finds again (remote ranks: in the run folder on their host, copied back at the end)
+    env["MLTRAIN_CHECKPOINT_DIR"] = "checkpoints" if remote or via_login else str(run_dir / "checkpoints")
     if spec.params:
         env["MLTRAIN_PARAMS"] = json.dumps(dict(spec.params), default=str)  # jupyter_mltrain.params()
     if mode in ("mpi", "horovod"):

@@ -138,6 +138,7 @@ class RunSpec:
     gather_outputs: str = "rank0"
     grace_period_s: float = 10.0
     hang_timeout_s: float | None = None
+    max_restarts: int = 0  # a failed job is started again, as the same run, up to this many times
     origin: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -168,6 +169,8 @@ class RunSpec:
             raise SpecError("origin", f"must be a mapping, got {type(self.origin).__name__}")
         if not self.grace_period_s >= 0:
             raise SpecError("grace_period_s", f"must be >= 0, got {self.grace_period_s!r}")
+        if not isinstance(self.max_restarts, int) or isinstance(self.max_restarts, bool) or self.max_restarts < 0:
+            raise SpecError("max_restarts", f"must be an integer >= 0, got {self.max_restarts!r}")
         if self.hang_timeout_s is not None and not (
             isinstance(self.hang_timeout_s, (int, float)) and 0 < self.hang_timeout_s < float("inf")
         ):

@@ -172,20 +172,20 @@ def stage(
 
 _TAR_OUTPUTS = """
 import os, sys, tarfile
-root = os.path.join(os.path.expanduser(sys.argv[1]), "outputs")
+root = os.path.join(os.path.expanduser(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "outputs")
 with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
     if os.path.isdir(root):
         tar.add(root, arcname=".")
 """
 
 
-def fetch_outputs(target: SSHConnection, host: SSHHost, remote_run: str, dest: Path) -> None:
-    """Copy ``<remote_run>/outputs`` from ``host`` into ``dest`` (a tar stream over ssh)."""
+def fetch_outputs(target: SSHConnection, host: SSHHost, remote_run: str, dest: Path, folder: str = "outputs") -> None:
+    """Copy ``<remote_run>/<folder>`` (``outputs`` or ``checkpoints``) from ``host`` into ``dest`` (a tar over ssh)."""
     out = subprocess.run(
-        target.command(host, [target.python, "-c", _TAR_OUTPUTS, remote_run]), capture_output=True, timeout=3600
+        target.command(host, [target.python, "-c", _TAR_OUTPUTS, remote_run, folder]), capture_output=True, timeout=3600
     )
     if out.returncode != 0:
-        raise LaunchError(f"copying outputs from {host.address} failed: {out.stderr.decode(errors='replace')[-300:]}")
+        raise LaunchError(f"copying {folder} from {host.address} failed: {out.stderr.decode(errors='replace')[-300:]}")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(out.stdout), mode="r|") as tar:
         tar.extractall(dest, filter=_private_data)

@@ -152,10 +152,22 @@ def _number(value: Any) -> Any:
 _name_cache: dict[str, str] = {}
 
 
+def attempt() -> int:
+    """Which attempt of the run this is: 1, then 2… after a restart (``--max-restarts``)."""
+    return _env_int("MLTRAIN_ATTEMPT", default=1)
+
+
+# Records of a restarted run's later attempts carry their attempt (readers keep the last value of each step);
+# the first attempt's do not: no attempt field means attempt 1.
+_ATTEMPT_ENV = os.environ.get("MLTRAIN_ATTEMPT", "")
+_ATTEMPT_FIELD = f',"attempt":{int(_ATTEMPT_ENV)}' if _ATTEMPT_ENV.isdigit() and int(_ATTEMPT_ENV) > 1 else ""
+
+
 def _encode(item: tuple[Any, ...]) -> str:
     name, value, step, t = item
     if name is None:
-        return json.dumps({"event": "progress", "step": value, "total": step, "time": t}) + "\n"
+        event = {"event": "progress", "step": value, "total": step, "time": t}
+        return json.dumps({**event, "attempt": int(_ATTEMPT_ENV)} if _ATTEMPT_FIELD else event) + "\n"
     key = _name_cache.get(name)
     if key is None:
         key = _name_cache[name] = json.dumps(str(name))
@@ -167,7 +179,7 @@ def _encode(item: tuple[Any, ...]) -> str:
         value_s = str(value)
     else:
         value_s = json.dumps(_number(value))
-    return f'{{"name":{key},"value":{value_s},"step":{step_s},"time":{t:.6f}}}\n'
+    return f'{{"name":{key},"value":{value_s},"step":{step_s},"time":{t:.6f}{_ATTEMPT_FIELD}}}\n'
 
 
 def flush() -> None:
@@ -270,6 +282,22 @@ def world_size() -> int:
 def run_id() -> str | None:
     """The id of the run this process belongs to, or None outside a run."""
     return os.environ.get("MLTRAIN_RUN_ID")
+
+
+def checkpoint_dir() -> Path:
+    """A folder that every attempt of this run finds again, for checkpoints (created on first use).
+
+    Save to it as training goes; after a restart (``--max-restarts``), resume from what is there.
+    """
+    path = Path(os.environ.get("MLTRAIN_CHECKPOINT_DIR", "checkpoints"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def latest_checkpoint(pattern: str = "*") -> Path | None:
+    """The newest file or folder in ``checkpoint_dir()`` matching ``pattern`` (by modification time), or None."""
+    found = [p for p in checkpoint_dir().glob(pattern) if not p.name.startswith(".")]
+    return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name)) if found else None
 
 
 def params() -> dict[str, Any]:

@@ -127,3 +127,8 @@ class MLTrainCallback(_keras.callbacks.Callback):  # type: ignore[misc, name-def
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         """Hand everything logged to the rank agent now."""
         runtime.flush()
+
+
+def backup_and_restore(**kwargs: Any) -> Any:
+    """Keras's ``BackupAndRestore`` callback backed by ``checkpoint_dir()``: a restarted run resumes its ``fit``."""
+    return keras_module().callbacks.BackupAndRestore(backup_dir=str(runtime.checkpoint_dir() / "keras"), **kwargs)

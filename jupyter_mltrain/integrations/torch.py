@@ -70,3 +70,48 @@ def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+CHECKPOINT_PREFIX = "torch-step-"
+KEEP_CHECKPOINTS = 2
+
+
+def save_checkpoint(model: Any, optimizer: Any = None, step: int = 0, **extra: Any) -> str | None:
+    """Save ``model`` (its ``.module`` under DDP), ``optimizer`` and the finished ``step`` to ``checkpoint_dir()``.
+
+    Rank 0 writes (the ranks of a data-parallel job hold the same weights); the file appears whole
+    (written aside, then renamed), and only the newest ``KEEP_CHECKPOINTS`` are kept. Returns the path
+    written, or None on the other ranks. After a restart, ``load_checkpoint`` resumes from it.
+    """
+    if runtime.rank() != 0:
+        return None
+    import torch
+
+    folder = runtime.checkpoint_dir()
+    state = {"model": getattr(model, "module", model).state_dict(), "step": int(step), "extra": extra}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    path = folder / f"{CHECKPOINT_PREFIX}{int(step):09d}.pt"
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    for old in sorted(folder.glob(f"{CHECKPOINT_PREFIX}*.pt"))[:-KEEP_CHECKPOINTS]:
+        old.unlink(missing_ok=True)
+    return str(path)
+
+
+def load_checkpoint(model: Any, optimizer: Any = None, map_location: Any = "cpu") -> int:
+    """Load the newest checkpoint of this run into ``model`` (and ``optimizer``); return the step to start at.
+
+    That is the saved step + 1, or 0 when this run has no checkpoint yet (its first attempt).
+    """
+    files = sorted(runtime.checkpoint_dir().glob(f"{CHECKPOINT_PREFIX}*.pt"))
+    if not files:
+        return 0
+    import torch
+
+    state = torch.load(files[-1], map_location=map_location, weights_only=False)
+    getattr(model, "module", model).load_state_dict(state["model"])
+    if optimizer is not None and "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"]) + 1

@@ -115,6 +115,7 @@ _BODY_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "experiment": (str, "experiment"),
     "hang_timeout": ((int, float), "hang_timeout"),
     "grace": ((int, float), "grace"),
+    "max_restarts": (int, "max_restarts"),
 }
 
 

@@ -80,7 +80,7 @@ def test_submit_wait_json_prints_the_final_record_and_passes_args_through(home, 
 
     metrics = json.loads(mltrain("metrics", record["id"], "--json", cwd=project, check=True).stdout)
     assert len(metrics) == 6
-    assert set(metrics[0]) == {"rank", "name", "value", "step", "time"}
+    assert set(metrics[0]) == {"rank", "name", "value", "step", "time", "attempt"} and metrics[0]["attempt"] == 1
     assert {(m["rank"], m["step"]) for m in metrics} == {(r, s) for r in (0, 1) for s in range(3)}
 
     runs = json.loads(mltrain("runs", "--experiment", "exp1", "--json", cwd=project, check=True).stdout)

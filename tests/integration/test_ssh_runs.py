@@ -151,7 +151,9 @@ def test_a_remote_rank_killed_fails_the_run_naming_it(cluster: Path, project: Pa
     victims = [
         p
         for p in processes_of_run(run.id)
-        if p.cmdline()[1:] == ["main.py"] and p.environ().get("OMPI_COMM_WORLD_RANK") == "2"
+        # the program itself, under hostside.watch in mpi mode (not its rank agent)
+        if p.cmdline()[1:] == ["-m", "jupyter_mltrain.hostside.watch", "main.py"]
+        and p.environ().get("OMPI_COMM_WORLD_RANK") == "2"
     ]
     assert len(victims) == 1
     victims[0].kill()

@@ -323,6 +323,7 @@ class SlurmLauncher(Launcher):
         """Over ssh: copy the run's ``outputs/`` back from the login host's shared filesystem."""
         if self.login is not None:
             fetch_outputs(self.login, self.login.head, self.remote_run, dest)
+            fetch_outputs(self.login, self.login.head, self.remote_run, dest.parent / "checkpoints", "checkpoints")
 
     def describe(self) -> dict[str, Any]:
         """The job id and the script."""

@@ -216,8 +216,9 @@ class SSHLauncher(Launcher):
         return None
 
     def collect_outputs(self, dest: Path) -> None:
-        """Copy the head's ``outputs/`` of this run into ``dest``."""
+        """Copy the head's ``outputs/`` of this run into ``dest``, and its ``checkpoints/`` beside it."""
         fetch_outputs(self.target, self.target.head, self.run_dir, dest)
+        fetch_outputs(self.target, self.target.head, self.run_dir, dest.parent / "checkpoints", "checkpoints")
 
     def cleanup(self, completed: bool) -> None:
         """Remove the run's folder on the hosts, per the target's ``cleanup``."""

@@ -69,8 +69,13 @@ class RunFolder:
         records, left_out = sample_metric_lines(data, per_name)
         return records, nxt, left_out
 
-    def all_metrics(self) -> list[dict[str, Any]]:
-        """Every metric value of every rank, with its rank."""
+    def all_metrics(self, every_attempt: bool = False) -> list[dict[str, Any]]:
+        """Every metric value of every rank, with its rank.
+
+        A restarted run re-does the steps after its last checkpoint: by default a step's value from a
+        later attempt replaces the earlier attempts' (``every_attempt``: keep them all, each with its
+        ``attempt``; a record without one is of attempt 1).
+        """
         out: list[dict[str, Any]] = []
         for path in sorted((self.path / "metrics").glob("rank-*.jsonl"), key=lambda p: int(p.stem.split("-")[1])):
             rank = int(path.stem.split("-")[1])
@@ -84,7 +89,7 @@ class RunFolder:
                 if nxt == offset:
                     break
                 offset = nxt
-        return out
+        return out if every_attempt else last_attempts(out)
 
     def follow_log(self, rank: int, is_done: Callable[[], bool], poll_s: float = 0.1) -> Iterator[bytes]:
         """Yield the log's bytes as they arrive until ``is_done()`` and nothing more is left."""
@@ -174,3 +179,19 @@ def parse_metric_lines(data: bytes) -> list[dict[str, Any]]:
             except ValueError:
                 continue
         return out
+
+
+def last_attempts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` less the values of a (rank, name, step) that a later attempt logged again."""
+    latest: dict[tuple[Any, Any, Any], int] = {}
+    for rec in records:
+        if rec.get("step") is not None:
+            key = (rec.get("rank"), rec.get("name"), rec["step"])
+            latest[key] = max(latest.get(key, 1), int(rec.get("attempt") or 1))
+    if not latest or max(latest.values()) == 1:
+        return records
+    return [
+        r
+        for r in records
+        if r.get("step") is None or int(r.get("attempt") or 1) == latest[(r.get("rank"), r.get("name"), r["step"])]
+    ]

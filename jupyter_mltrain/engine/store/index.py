@@ -45,8 +45,12 @@ _COLUMNS = (
     "heartbeat",
     "ended",
     "run_dir",
+    "attempt",
+    "attempts",
 )
-_JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params"}
+_JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params", "attempts"}
+# Columns added after the first release, with their type: an older index gets them on open.
+_ADDED_COLUMNS = {"attempt": "INTEGER DEFAULT 1", "attempts": "TEXT"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,7 +61,8 @@ CREATE TABLE IF NOT EXISTS runs (
     created REAL NOT NULL,
     target TEXT, mode TEXT, ranks INTEGER,
     stages TEXT, exit_codes TEXT, root_cause TEXT, metrics TEXT, params TEXT,
-    supervisor_pid INTEGER, supervisor_host TEXT, heartbeat REAL, ended REAL, run_dir TEXT
+    supervisor_pid INTEGER, supervisor_host TEXT, heartbeat REAL, ended REAL, run_dir TEXT,
+    attempt INTEGER DEFAULT 1, attempts TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, created);
@@ -70,6 +75,8 @@ def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         raw = values[key]
         values[key] = json.loads(raw) if raw else ({} if key != "exit_codes" and key != "root_cause" else None)
     values["exit_codes"] = values["exit_codes"] or []
+    values["attempts"] = values["attempts"] or []
+    values["attempt"] = values["attempt"] or 1
     return RunRecord(**values)
 
 
@@ -134,6 +141,10 @@ class Store:
                 db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             self._db = db
         except sqlite3.Error as exc:
             self.index_error = f"{self.index_path}: {exc}"

@@ -125,6 +125,9 @@ class RunRecord:
     heartbeat: float | None = None
     ended: float | None = None
     run_dir: str = ""
+    attempt: int = 1  # which attempt runs (or ran last): 2… after a restart (--max-restarts)
+    # the attempts before it: {"attempt", "started", "ended", "root_cause"}, oldest first
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

@@ -27,8 +27,8 @@ from jupyter_mltrain.engine.store import (
     parse_metric_lines,
     write_json_atomic,
 )
+from jupyter_mltrain.engine.supervisor.attempts import Restarts
 from jupyter_mltrain.engine.supervisor.failures import rank_failure
-from jupyter_mltrain.engine.supervisor.hangs import HangWatch
 from jupyter_mltrain.engine.supervisor.summary import MetricSummary
 from jupyter_mltrain.engine.targets import resolve_target
 from jupyter_mltrain.hostside.collector import Collector, Source
@@ -46,7 +46,7 @@ AFTER_KILL_S = 5.0
 RESERVE_BYTES = 512 * 1024
 
 
-class Supervisor(HangWatch):
+class Supervisor(Restarts):
     """Runs one run from Preparing to its final status."""
 
     def __init__(self, run_dir: Path) -> None:
@@ -112,10 +112,21 @@ class Supervisor(HangWatch):
                 ),
             )
         self.store.set_status(self.run_id, Status.RUNNING)
+        self.attempt_started = time.time()
         self.env_thread = threading.Thread(target=self._write_env, daemon=True)
         self.env_thread.start()
         try:
-            self._loop(sources, wake_r)
+            while True:
+                self._loop(sources, wake_r)
+                if not self._may_restart():
+                    break
+                try:
+                    sources = self._restart()
+                except MLTrainError as exc:  # the next attempt cannot start: that ends the run
+                    self.root_cause = RootCause(
+                        message=f"attempt {self.attempt} could not start: {exc}", time=time.time()
+                    )
+                    break
         except Exception as exc:
             self.root_cause = self.root_cause or RootCause(
                 message=f"internal error in the supervisor: {exc!r}", traceback=traceback.format_exc(), time=time.time()
@@ -384,15 +395,7 @@ class Supervisor(HangWatch):
                 self.launcher.collect_outputs(self.run_dir / "outputs")
             except Exception as exc:  # the ranks' outputs stay where they are; say so
                 print(f"mltrain: could not copy the outputs back: {exc}", file=sys.stderr, flush=True)
-        exit_codes: list[int | None] = []
-        for rank in range(self.world):
-            status = self.exits.get(rank)
-            if status is None:
-                exit_codes.append(None)
-            elif status.get("signal") is not None:
-                exit_codes.append(-int(status["signal"]))
-            else:
-                exit_codes.append(status.get("code"))
+        exit_codes = [self._exit_code(rank) for rank in range(self.world)]
         if self.cancel_requested and self.root_cause is None:
             final = Status.CANCELED
             cause: RootCause | None = self._cancel_reason()

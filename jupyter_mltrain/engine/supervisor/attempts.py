@@ -1,0 +1,106 @@
+"""Restarts (``--max-restarts N``): a failed job is torn down and started again as the same run.
+
+Each attempt runs the same snapshot with ``MLTRAIN_ATTEMPT`` one higher (``TORCHELASTIC_RESTART_COUNT``
+in torch mode) and finds ``checkpoint_dir()`` as the last attempt left it. The attempt's root cause is
+kept in the record (``attempts``); the run fails only when the attempts are spent, with the last cause.
+Canceling, a full disk or a launch that cannot start are not retried: a restart would meet them again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_mltrain.engine.launch import Launcher, get_launcher
+from jupyter_mltrain.engine.plan import LaunchPlan, make_plan
+from jupyter_mltrain.engine.spec import RunSpec
+from jupyter_mltrain.engine.store import RootCause, Store, write_json_atomic
+from jupyter_mltrain.engine.supervisor.hangs import HangWatch
+from jupyter_mltrain.engine.targets import resolve_target
+from jupyter_mltrain.hostside.collector import Source
+from jupyter_mltrain.hostside.procs import kill_run_processes
+
+
+class Restarts(HangWatch):
+    """Starting a failed job again, for the supervisor (a mixin: these are the supervisor's attributes)."""
+
+    run_id: str
+    run_dir: Path
+    spec: RunSpec
+    store: Store
+    plan: LaunchPlan | None
+    launcher: Launcher | None
+    root_cause: RootCause | None
+    cancel_requested: bool
+    disk_full: bool
+    hang: dict[str, Any] | None
+    exits: dict[int, dict[str, Any]]
+    started: dict[int, dict[str, Any]]
+    stderr_tail: dict[int, bytes]
+    last_seen: dict[int, float]
+    last_output: dict[int, float]
+    log_files: dict[int, int]
+    stopping_since: float | None
+    killed_at: float | None
+    chief_done: bool
+    attempt: int = 1
+    attempt_started: float = 0.0
+
+    def _append(self, files: dict[int, int], rank: int, folder: str, name: str, payload: bytes) -> None:
+        raise NotImplementedError  # the supervisor's own (it writes the run's files)
+
+    def _may_restart(self) -> bool:
+        """Whether the attempt that just ended failed in a way another attempt may not, with attempts left."""
+        cause = self.root_cause
+        if cause is None or self.cancel_requested or self.disk_full or self.attempt > self.spec.max_restarts:
+            return False
+        return cause.rank is not None or cause.hang  # a rank failed or hung (not our own or a launch error)
+
+    def _restart(self) -> list[Source]:
+        """Tear the failed attempt down to its last process, then start the next; return its sources."""
+        assert self.root_cause is not None and self.launcher is not None
+        if self.hang is not None and "saved" not in self.hang:
+            self._save_stacks()
+        self.launcher.kill()
+        leftovers = kill_run_processes(self.run_id, exclude=frozenset({os.getpid()}))
+        failed = self.root_cause
+        previous = {
+            "attempt": self.attempt,
+            "started": self.attempt_started,
+            "ended": time.time(),
+            "root_cause": failed.to_dict(),
+            "exit_codes": [self._exit_code(r) for r in range(self.spec.world_size)],
+        }
+        done = [*self.store.get(self.run_id).attempts, previous]
+        self.attempt += 1
+        total = self.spec.max_restarts + 1
+        note = f"attempt {self.attempt} of {total} (attempt {self.attempt - 1}: {failed.message})"
+        print(f"mltrain: restarting: {note}; killed {len(leftovers)} leftover process(es)", file=sys.stderr, flush=True)
+        for rank in range(self.spec.world_size):  # each log says where one attempt ends and the next begins
+            self._append(self.log_files, rank, "logs", f"rank-{rank}.log", f"\n---- mltrain: {note} ----\n".encode())
+        self.root_cause = None
+        self.hang = None
+        self.stopping_since = self.killed_at = None
+        self.chief_done = False
+        for table in (self.exits, self.started, self.stderr_tail, self.last_seen, self.last_output):
+            table.clear()
+        self.attempt_started = time.time()
+        self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
+        target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
+        self.plan = make_plan(self.spec, target, self.run_id, self.run_dir, attempt=self.attempt)  # fresh ports
+        write_json_atomic(self.run_dir / "plan.json", self.plan.public())
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIN_SECRET_")}
+        self.launcher = get_launcher(self.plan.launcher)(self.plan, base_env)
+        sources = self.launcher.start()
+        print(f"mltrain: attempt {self.attempt} launched on {socket.gethostname()}", file=sys.stderr, flush=True)
+        return sources
+
+    def _exit_code(self, rank: int) -> int | None:
+        status = self.exits.get(rank)
+        if status is None:
+            return None
+        return -int(status["signal"]) if status.get("signal") is not None else status.get("code")
