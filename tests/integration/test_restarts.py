@@ -89,3 +89,41 @@ def test_without_restarts_a_failure_ends_the_run_and_spent_restarts_fail_with_th
     assert record.root_cause is not None and record.root_cause.rank == 1 and record.root_cause.exit_code == 3
     assert "rank 1 attempt 2 resumed from step 20" in run.logs(1)
     assert_no_process_left(run.id)
+
+
+MPI_FAILS_ON_THE_SECOND_HOST_ONCE = """
+import os
+from mpi4py import MPI
+import jupyter_mltrain as mt
+
+comm = MPI.COMM_WORLD
+print("rank", comm.rank, "attempt", mt.attempt(), "on", os.uname().nodename, flush=True)
+if comm.rank == 2 and mt.attempt() == 1:
+    os._exit(7)
+comm.Barrier()
+(mt.checkpoint_dir() / f"rank-{comm.rank}-attempt-{mt.attempt()}").write_text("kept")
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_rank_on_an_ssh_target_restarts_there(sshd, project, store, tmp_path) -> None:
+    from test_ssh_runs import cluster_toml
+
+    (project / "mltrain.toml").write_text(cluster_toml(sshd, tmp_path / "remote-work"))
+    (project / "main.py").write_text(textwrap.dedent(MPI_FAILS_ON_THE_SECOND_HOST_ONCE))
+    spec = RunSpec(
+        entry="main.py",
+        source=str(project),
+        target="cluster",
+        max_restarts=1,
+        grace_period_s=2.0,
+        distribution=Distribution(mode="mpi", processes_per_node=2, nodes=2),
+    )
+    run = submit(spec, store)
+    record = run.wait(timeout=240, raise_on_error=False)
+    assert record.status == "Completed", (record.root_cause, record.attempts)
+    assert record.attempt == 2 and record.attempts[0]["root_cause"]["rank"] == 2
+    assert "rank 2 attempt 2" in run.logs(2)
+    # the checkpoint folder lives in the run folder on the head, and came back with the outputs
+    assert (Path(record.run_dir) / "checkpoints" / "rank-0-attempt-2").read_text() == "kept"
+    assert_no_process_left(run.id)
