@@ -26,6 +26,9 @@ from jupyter_mltrain.engine.store import RunFolder
 
 KEEP_LINES = 5000  # per rank, in the kernel
 HISTORY_LINES = 2000  # per rank, in the synced snapshot (saved with the notebook)
+# While the snapshot holds at most this many lines and points (a few tens of kB), it is sent
+# again with every delta: a view that missed deltas then catches up at once, without asking.
+LIVE_HISTORY_ITEMS = 1000
 DELTA_LINES = 1000  # per rank per delta
 KEEP_POINTS = 5000  # per metric per rank
 DELTA_POINTS = 2000  # per metric per rank per delta
@@ -259,13 +262,19 @@ class RunFeed:
         """How many complete lines of ``rank``'s log this feed has read (shown or skipped)."""
         return self.logs[rank].lines_read
 
+    def history_items(self) -> int:
+        """How many lines and points ``history()`` holds."""
+        lines = sum(min(len(s.lines), HISTORY_LINES) for s in self.logs.values())
+        return lines + sum(len(s.x) for per in self.series.values() for s in per.values())
+
     def history(self, seq: int) -> dict[str, Any]:
         """Everything buffered, as the ``history`` trait (as of delta number ``seq``)."""
         return {
             "seq": seq,
             "logs": {str(r): list(s.lines)[-HISTORY_LINES:] for r, s in self.logs.items()},
             "partial": {str(r): collapse(s.partial) for r, s in self.logs.items() if s.partial},
-            "series": {m: {str(r): [s.x, s.y] for r, s in per.items()} for m, per in self.series.items()},
+            # copies: the snapshot must not change as the series grow
+            "series": {m: {str(r): [s.x[:], s.y[:]] for r, s in per.items()} for m, per in self.series.items()},
             "x_kind": dict(self.x_kind),
             # every complete line read but not in the snapshot (skipped ahead, or older than its last lines)
             "skipped": {

@@ -5,6 +5,12 @@ at most one delta message, plus the small traits at most once a second (at once 
 status changes). ``start()`` runs the ticks as a task on the kernel's asyncio loop, so the
 cell returns at once and the kernel stays free; ``wait()`` runs them inside a blocking cell
 (``--wait``), so headless runs (nbclient, papermill) store the final state.
+
+A view applies deltas in order on top of the ``history`` snapshot (numbered by the last delta
+in it). A view that has a gap asks for a fresh snapshot (``sync``), but a kernel blocked in
+``wait()`` reads that only when the cell ends; so the snapshot is also sent without asking: from
+the start (empty, number 0), with every delta while it is small, at each change of status and
+at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import traitlets
 from jupyter_mltrain.api import Run
 from jupyter_mltrain.engine.store import RunRecord, Status
 from jupyter_mltrain.hostside.errors import RunFailed
-from jupyter_mltrain.widget.feed import RunFeed
+from jupyter_mltrain.widget.feed import LIVE_HISTORY_ITEMS, RunFeed
 from jupyter_mltrain.widget.summary import summary_html, summary_text
 
 STATIC = Path(__file__).parent / "static"
@@ -69,6 +75,7 @@ class RunWidget(anywidget.AnyWidget):
 
     def __init__(self, run: Run, **kwargs: Any) -> None:
         record = run.record
+        feed = RunFeed(run.folder, record.ranks, record.created)
         super().__init__(
             run_id=run.id,
             run_name=record.name,
@@ -77,10 +84,11 @@ class RunWidget(anywidget.AnyWidget):
             mode=record.mode,
             ranks=record.ranks,
             created=record.created,
+            history=feed.history(0),  # a view that renders before the first delta needs no sync
             **kwargs,
         )
         self.run = run
-        self.feed = RunFeed(run.folder, record.ranks, record.created)
+        self.feed = feed
         self.seq = 0
         self.messages_sent = 0
         self.done = False
@@ -103,8 +111,9 @@ class RunWidget(anywidget.AnyWidget):
             self.seq += 1
             self.send(delta.message(self.seq))
             self.messages_sent += 1
+        status_changed = record.status != self.status
         now = time.monotonic()
-        if record.final or record.status != self.status or now - self._last_traits >= TRAITS_EVERY_S:
+        if record.final or status_changed or now - self._last_traits >= TRAITS_EVERY_S:
             self._set_traits(record)
         if record.final and delta and self.feed.pending():
             return True  # the files hold more than one poll reads: show it all before the end
@@ -114,6 +123,8 @@ class RunWidget(anywidget.AnyWidget):
             if self._display is not None:
                 self._display.update(self, metadata=self._metadata())
             return False
+        if status_changed or (delta and self.feed.history_items() <= LIVE_HISTORY_ITEMS):
+            self.push_history()  # unasked: the view's sync may wait for the end of a blocking cell
         return True
 
     def _set_traits(self, record: RunRecord) -> None:

@@ -143,3 +143,46 @@ def test_a_login_node_reached_over_ssh_runs_the_job_and_relays_everything(
     assert (run.folder.path / "outputs" / "r0.txt").read_text() == "x"  # rank 0's outputs, copied back over ssh
     assert (work / run.id / "main.py").is_file(), "the snapshot was staged to the login host's filesystem"
     assert_no_process_left(run.id)
+
+
+REQUEUED = textwrap.dedent("""
+    import os, time
+    import jupyter_mltrain as mt
+    print("attempt", mt.attempt(), "slurm restart", os.environ.get("SLURM_RESTART_COUNT", "0"), flush=True)
+    mt.log("attempt", mt.attempt(), step=mt.attempt())
+    if mt.attempt() == 1:
+        time.sleep(120)  # requeued meanwhile
+    (mt.checkpoint_dir() / "seen").write_text(str(mt.attempt()))
+""")
+
+
+@pytest.mark.timeout(300)
+def test_a_requeued_job_continues_the_same_run_as_its_next_attempt(hpc: Path, store: Store) -> None:
+    import json
+    import re
+
+    (hpc / "train.py").write_text(REQUEUED)
+    run = submit(RunSpec(entry="train.py", source=str(hpc), target="hpc", grace_period_s=2.0), store)
+    wait_for(lambda: "attempt 1 slurm restart 0" in run.logs(0), timeout=120, what="attempt 1 running")
+    launched = re.search(r"mltrain: launched (\{.*\})", (Path(run.record.run_dir) / "supervisor.log").read_text())
+    assert launched is not None
+    job = str(json.loads(launched.group(1))["job_id"])
+    subprocess.run(["scontrol", "requeue", job], check=True, timeout=30)
+    # Slurm holds a requeued job back for a while (its BeginTime); the test does not wait for that
+    wait_for(
+        lambda: (
+            "BeginTime" in subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+            or "RUNNING" in squeue()
+        ),
+        timeout=30,
+        what="the requeued job pending",
+    )
+    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], timeout=30)
+    record = run.wait(timeout=200, raise_on_error=False)
+    assert record.status == "Completed", (record.root_cause, record.attempts, run.logs(0)[-2000:])
+    assert record.attempt == 2 and len(record.attempts) == 1
+    assert "requeued" in record.attempts[0]["root_cause"]["message"]
+    assert "attempt 2 slurm restart 1" in run.logs(0)
+    assert (Path(record.run_dir) / "checkpoints" / "seen").read_text() == "2"
+    assert [m["value"] for m in run.metrics() if m["name"] == "attempt"] == [1, 2]
+    assert_no_process_left(run.id)

@@ -75,6 +75,10 @@ class Launcher(abc.ABC):
         """Why ranks could not report their end, when the launcher knows (e.g. a cut connection)."""
         return None
 
+    def requeued(self) -> str | None:
+        """Why the job's ranks are being stopped to run again later (a scheduler's requeue), if they are."""
+        return None
+
     def launcher_log(self, max_bytes: int = 64 * 1024) -> str:
         """The end of what the launcher and the programs it ran printed (the run's ``supervisor.log``)."""
         path = Path(self.plan.workdir).parent / "supervisor.log"

@@ -81,6 +81,8 @@ def batch_script(program: list[str], master_from_nodelist: bool) -> str:
     if master_from_nodelist:
         lines.append('export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"')
     agent = [program[0], "-m", "jupyter_mltrain.hostside.rank", "--", *program]
+    # A requeued job runs this script again: its attempt is the submitted one plus Slurm's restart count.
+    lines.append("export MLTRAIN_ATTEMPT=$(( ${MLTRAIN_ATTEMPT:-1} + ${SLURM_RESTART_COUNT:-0} ))")
     lines.append("exec srun --kill-on-bad-exit=0 " + shlex.join(agent))
     return "\n".join(lines) + "\n"
 
@@ -113,6 +115,7 @@ class SlurmLauncher(Launcher):
         self.relay: subprocess.Popen[bytes] | None = None
         self.job_id: str | None = None
         self._state: tuple[float, str, str] = (0.0, "", "")
+        self.restarts_seen = 0  # the job's Restarts count when we last looked
         self.script_path = Path(self.plan.workdir).parent / "job.sbatch"
         self.login: SSHConnection | None = None
         self.sbatch: list[str] = []
@@ -262,6 +265,23 @@ class SlurmLauncher(Launcher):
                 self.relay.stdin.close()
             except OSError:
                 pass
+
+    def requeued(self) -> str | None:
+        """Whether Slurm requeued the job (``scontrol requeue``, preemption with ``--requeue``): its tasks are
+        stopped now and the same job runs again later, as the run's next attempt (its ``Restarts`` grew)."""
+        if not self.job_id:
+            return None
+        out = self._slurm(["scontrol", "show", "job", "-o", self.job_id])
+        if out.returncode != 0:
+            return None
+        fields = dict(item.split("=", 1) for item in out.stdout.decode(errors="replace").split() if "=" in item)
+        restarts = int(fields["Restarts"]) if fields.get("Restarts", "").isdigit() else 0
+        if restarts <= self.restarts_seen:
+            return None
+        self.restarts_seen = restarts
+        self._state = (0.0, *self._state[1:])
+        state = fields.get("JobState", "?").lower()
+        return f"slurm job {self.job_id} was requeued (restart {restarts}, {state})"
 
     def pending(self) -> bool:
         """Whether Slurm has not started the job yet."""

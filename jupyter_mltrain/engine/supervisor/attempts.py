@@ -49,6 +49,7 @@ class Restarts(HangWatch):
     chief_done: bool
     attempt: int = 1
     attempt_started: float = 0.0
+    requeue: RootCause | None = None  # set while a scheduler holds a requeued job of ours
 
     def _append(self, files: dict[int, int], rank: int, folder: str, name: str, payload: bytes) -> None:
         raise NotImplementedError  # the supervisor's own (it writes the run's files)
@@ -98,6 +99,39 @@ class Restarts(HangWatch):
         sources = self.launcher.start()
         print(f"mltrain: attempt {self.attempt} launched on {socket.gethostname()}", file=sys.stderr, flush=True)
         return sources
+
+    def _requeued(self, rank: int, status: dict[str, Any]) -> bool:
+        """Whether ``rank`` ended because the scheduler requeued the job (then it is no failure)."""
+        if self.launcher is None:
+            return False
+        if self.requeue is None:
+            why = self.launcher.requeued()
+            if why is None:
+                return False
+            self.requeue = RootCause(message=why, time=time.time(), rank=rank)
+            print(f"mltrain: {why}: the run continues as attempt {self.attempt + 1}", file=sys.stderr, flush=True)
+        return True
+
+    def _requeued_job_started(self) -> None:
+        """The requeued job's first rank is back: close the attempt it ended and count the next."""
+        assert self.requeue is not None
+        previous = {
+            "attempt": self.attempt,
+            "started": self.attempt_started,
+            "ended": self.requeue.time,
+            "root_cause": self.requeue.to_dict(),
+            "exit_codes": [self._exit_code(r) for r in range(self.spec.world_size)],
+        }
+        note = f"attempt {self.attempt + 1} ({self.requeue.message})"
+        self.requeue = None
+        self.attempt += 1
+        self.attempt_started = time.time()
+        for table in (self.exits, self.started, self.stderr_tail, self.last_seen, self.last_output):
+            table.clear()
+        for rank in range(self.spec.world_size):
+            self._append(self.log_files, rank, "logs", f"rank-{rank}.log", f"\n---- mltrain: {note} ----\n".encode())
+        done = [*self.store.get(self.run_id).attempts, previous]
+        self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
 
     def _exit_code(self, rank: int) -> int | None:
         status = self.exits.get(rank)

@@ -278,6 +278,8 @@ class Supervisor(Restarts):
             self._append(self.metric_files, rank, "metrics", f"rank-{rank}.jsonl", payload)
             self.summary.add(rank, parse_metric_lines(payload))
         elif kind == Kind.START:
+            if self.requeue is not None:
+                self._requeued_job_started()
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", b"")  # a silent rank's log: empty, there
             info = json.loads(payload)
             self.started[rank] = info
@@ -343,6 +345,8 @@ class Supervisor(Restarts):
                 self._begin_stop()
             return
         if failed and self.stopping_since is None and self.root_cause is None:
+            if self._requeued(rank, status):
+                return  # the scheduler runs the job again: its ranks come back as the next attempt
             self.root_cause = self._cause_for(rank, status)
             self._begin_stop()
 
