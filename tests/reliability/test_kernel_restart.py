@@ -45,3 +45,41 @@ def test_kernel_killed_mid_run_then_attach_shows_every_line_and_metric(home: Pat
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.mark.timeout(240)
+def test_kernel_killed_during_a_second_attempt_then_attach_shows_both_attempts(home: Path, tmp_path: Path) -> None:
+    notebook = str(tmp_path / "attempts.ipynb")
+    env = dict(os.environ, JPY_SESSION_NAME=notebook)
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env)
+    try:
+        execute(kc, "%load_ext jupyter_mltrain")
+        execute(
+            kc,
+            "%%train --max-restarts 1 --grace 1\nimport sys, time, jupyter_mltrain as mt\n"
+            "for i in range(40):\n    print('attempt', mt.attempt(), 'line', i, flush=True)\n"
+            "    mt.log('m', i, step=i)\n    time.sleep(0.05)\n"
+            "    if mt.attempt() == 1 and i == 9:\n        sys.exit(4)\n",
+        )
+        store = Store()
+        deadline = time.monotonic() + 60
+        while store.list()[0].attempt != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.list()[0].attempt == 2 and store.list()[0].status == "Running"
+        km.restart_kernel(now=True)  # SIGKILL during attempt 2, then a fresh kernel
+        kc.wait_for_ready(timeout=60)
+        execute(kc, "%load_ext jupyter_mltrain\n%train_attach --wait")
+        report = execute(
+            kc,
+            "m = get_ipython().magics_manager.registry['TrainMagics']\n"
+            "w = m.widgets[m.last_run_id]\n"
+            "logs = w.history['logs']['0']\n"
+            "print(w.status, logs[0], '|', logs[-1], '|', sum('attempt 2 of 2' in line for line in logs),\n"
+            "      len(w.run.metrics()), len(w.run.metrics(every_attempt=True)))",
+        )
+        assert report.split("|")[0].split() == ["Completed", "attempt", "1", "line", "0"]
+        assert report.split("|")[1].strip() == "attempt 2 line 39"
+        assert report.split("|")[2].split() == ["1", "40", "50"]  # the banner; steps 0-39 once; 10 + 40 in all
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
