@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml labextension/package.json labextension/package-lock.jso
 	$(PY) -m pip install -q 'jupyterlab>=4.4,<5'
 	cd labextension && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	cd labextension && JUPYTER=$(JUPYTER) npm run build
+	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-mltrain  # an earlier setup's link: pip must not write through it
 	$(PY) -m pip install -e '.[test]'
 	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-mltrain  # the install's copy: a link follows rebuilds
 	ln -s $(abspath jupyter_mltrain/labextension) $(VENV)/share/jupyter/labextensions/jupyter-mltrain
