@@ -77,7 +77,10 @@ test-fast: setup lint
 LAB_STAMP := $(VENV)/.lab-installed
 
 $(LAB_STAMP): $(STAMP)
+	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-mltrain
 	$(PY) -m pip install -e '.[test,lab]'
+	rm -rf $(VENV)/share/jupyter/labextensions/jupyter-mltrain
+	ln -s $(abspath jupyter_mltrain/labextension) $(VENV)/share/jupyter/labextensions/jupyter-mltrain
 	touch $(LAB_STAMP)
 
 lab: setup $(LAB_STAMP) horovod
