@@ -196,3 +196,41 @@ def test_callback_works_with_keras_3_when_legacy_keras_is_turned_off(store: Stor
     # 192 training samples / 32 = 6 batches per epoch: batch metrics every 3 batches.
     assert sorted(metric_values(run, "batch/loss", 0)) == [3, 6, 9, 12]
     assert progress_events(run, 0)[-1]["step"] == progress_events(run, 0)[-1]["total"] == 12
+
+
+RESUMING_FIT = QUIET + textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import jupyter_mltrain as mt
+    from jupyter_mltrain.integrations.keras import MLTrainCallback, backup_and_restore, keras_module
+
+    keras = keras_module()
+
+    class FailOnce(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            print("attempt", mt.attempt(), "epoch", epoch, flush=True)
+            if mt.attempt() == 1 and epoch == 3:
+                sys.exit(5)  # a node lost mid-fit, after epochs 0-2 were backed up
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, epochs=5, batch_size=64, verbose=0,
+              callbacks=[backup_and_restore(), FailOnce(), MLTrainCallback()])
+    """
+)
+
+
+@pytest.mark.timeout(240)
+def test_a_restarted_keras_fit_resumes_from_its_backup(store: Store, project: Path) -> None:
+    write_script(project, RESUMING_FIT)
+    run = submit(RunSpec(entry="train.py", source=str(project), max_restarts=1, grace_period_s=2.0), store)
+    record = run.wait(timeout=200, raise_on_error=False)
+    assert record.status == "Completed", (record.root_cause, run.logs(0)[-3000:])
+    assert record.attempt == 2 and record.attempts[0]["root_cause"]["exit_code"] == 5
+    log = run.logs(0)
+    assert "attempt 2 epoch 3" in log and "attempt 2 epoch 0" not in log, log[-2000:]  # resumed, not redone
+    assert sorted(metric_values(run, "loss", 0)) == [0, 1, 2, 3, 4]
