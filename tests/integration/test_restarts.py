@@ -127,3 +127,32 @@ def test_a_killed_rank_on_an_ssh_target_restarts_there(sshd, project, store, tmp
     # the checkpoint folder lives in the run folder on the head, and came back with the outputs
     assert (Path(record.run_dir) / "checkpoints" / "rank-0-attempt-2").read_text() == "kept"
     assert_no_process_left(run.id)
+
+
+CHECKPOINT_ON_SIGTERM = """
+import signal, sys, time
+import jupyter_mltrain as mt
+
+def save_and_leave(signum, frame):
+    time.sleep(1.0)  # a checkpoint that takes a while to write
+    (mt.checkpoint_dir() / "last.ckpt").write_text("saved on SIGTERM")
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, save_and_leave)
+print("training", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_stopped_run_has_the_grace_period_to_write_its_checkpoint(store, project) -> None:
+    from helpers import wait_for
+
+    (project / "train.py").write_text(textwrap.dedent(CHECKPOINT_ON_SIGTERM))
+    run = submit(RunSpec(entry="train.py", source=str(project), grace_period_s=5.0), store)
+    wait_for(lambda: "training" in run.logs(0), timeout=60, what="the run training")
+    assert run.cancel(by="test")
+    record = run.wait(timeout=60, raise_on_error=False)
+    assert record.status == "Canceled"
+    assert (Path(record.run_dir) / "checkpoints" / "last.ckpt").read_text() == "saved on SIGTERM"
+    assert_no_process_left(run.id)
