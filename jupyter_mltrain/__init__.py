@@ -28,6 +28,7 @@ _RUNTIME_NAMES = (
 _LAZY = {
     **{name: "jupyter_mltrain.hostside.runtime" for name in _RUNTIME_NAMES},
     "Experiment": "jupyter_mltrain.api",
+    "Model": "jupyter_mltrain.models",
     "Run": "jupyter_mltrain.api",
     "submit": "jupyter_mltrain.api",
     "last_run": "jupyter_mltrain.magics",

@@ -47,6 +47,7 @@ from jupyter_mltrain.hostside.errors import (
     TargetError,
 )
 from jupyter_mltrain.hostside.procs import process_alive
+from jupyter_mltrain.models import Model, Registry
 
 
 def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
@@ -419,6 +420,54 @@ class Run:
         widget = self.widget()
         widget.show()
         widget.start()
+
+    def register_model(
+        self,
+        name: str,
+        path: str = "outputs/model",
+        framework: str | None = None,
+        framework_version: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        alias: str | None = None,
+    ) -> Model:
+        """Register the run's ``path`` (a file or folder of the run) as the next version of model ``name``.
+
+        The version keeps where it came from: this run, its spec, params, final metrics, the digest of
+        its snapshot and its ``env.json``; the framework (and its version) is found when not given.
+        """
+        record = self.record
+        if not record.final:
+            raise MLTrainError(f"run {self.id} is {record.status}: register its model once it has ended")
+        where = self.folder.resolve(path)
+
+        def read_json(rel: str) -> Any:
+            try:
+                return json.loads((self.folder.path / rel).read_text())
+            except (OSError, ValueError):
+                return None
+
+        manifest = self.folder.path / "manifest.json"
+        source = {
+            "run": {"id": record.id, "name": record.name, "experiment": record.experiment, "status": record.status},
+            "path": path,
+            "spec": read_json("spec.json"),
+            "params": dict(record.params),
+            "metrics": {k: v.get("last") for k, v in record.metrics.items()},
+            "snapshot": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else None,
+            "env": read_json("env.json"),
+        }
+        return Registry(self.store.home).register(
+            name,
+            where,
+            run_id=record.id,
+            source=source,
+            framework=framework,
+            framework_version=framework_version,
+            tags=dict(tags or {}),
+            description=description,
+            alias=alias,
+        )
 
     def download(self, path: str = "outputs", to: str | os.PathLike[str] = ".") -> Path:
         """Copy a file or folder of the run (e.g. ``outputs/model.pt``) to ``to``; return where it went."""
