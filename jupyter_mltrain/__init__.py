@@ -60,7 +60,7 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach`` and ``%train_runs``."""
+    """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach``, ``%train_runs`` and ``%train_register``."""
     import importlib
 
     importlib.import_module("jupyter_mltrain.magics").load_ipython_extension(ipython)

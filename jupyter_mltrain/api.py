@@ -48,6 +48,7 @@ from jupyter_mltrain.hostside.errors import (
 )
 from jupyter_mltrain.hostside.procs import process_alive
 from jupyter_mltrain.models import Model, Registry
+from jupyter_mltrain.models.from_run import register_run_model
 
 
 def _check(spec: RunSpec, files: Mapping[str, bytes]) -> tuple[Target, Path]:
@@ -436,32 +437,12 @@ class Run:
         The version keeps where it came from: this run, its spec, params, final metrics, the digest of
         its snapshot and its ``env.json``; the framework (and its version) is found when not given.
         """
-        record = self.record
-        if not record.final:
-            raise MLTrainError(f"run {self.id} is {record.status}: register its model once it has ended")
-        where = self.folder.resolve(path)
-
-        def read_json(rel: str) -> Any:
-            try:
-                return json.loads((self.folder.path / rel).read_text())
-            except (OSError, ValueError):
-                return None
-
-        manifest = self.folder.path / "manifest.json"
-        source = {
-            "run": {"id": record.id, "name": record.name, "experiment": record.experiment, "status": record.status},
-            "path": path,
-            "spec": read_json("spec.json"),
-            "params": dict(record.params),
-            "metrics": {k: v.get("last") for k, v in record.metrics.items()},
-            "snapshot": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else None,
-            "env": read_json("env.json"),
-        }
-        return Registry(self.store.home).register(
+        return register_run_model(
+            Registry(self.store.home),
+            self.record,
+            self.folder,
             name,
-            where,
-            run_id=record.id,
-            source=source,
+            path,
             framework=framework,
             framework_version=framework_version,
             tags=dict(tags or {}),

@@ -81,7 +81,19 @@ def parse_line(parser: MagicArgumentParser, line: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _register_parser() -> MagicArgumentParser:
+    parser = MagicArgumentParser(
+        prog="train_register", description="Register the last run's model as the next version of NAME.", add_help=False
+    )
+    parser.add_argument("name", help="the model's name")
+    parser.add_argument("--path", default="outputs/model", help="the file or folder in the run (default outputs/model)")
+    parser.add_argument("--alias", help="point this alias (e.g. champion) at the new version")
+    parser.add_argument("--run", help="another run than the last one")
+    return parser
+
+
 TRAIN_PARSER = _train_parser()
+REGISTER_PARSER = _register_parser()
 ATTACH_PARSER = _attach_parser()
 RUNS_PARSER = _runs_parser()
 
@@ -214,6 +226,17 @@ class TrainMagics(Magics):
         if self.last_run_id:
             return self.last_run_id
         raise UsageError("%train_attach: no run of this notebook is known; give a run id (see %train_runs)")
+
+    @line_magic
+    def train_register(self, line: str) -> None:
+        """``%train_register NAME [--path P] [--alias A]``: register the last run's model; prints its version."""
+        options = parse_line(REGISTER_PARSER, line)
+        try:
+            run = Run(options.run or self._default_run(), self.store)
+            model = run.register_model(options.name, path=options.path, alias=options.alias)
+        except MLTrainError as exc:
+            raise UsageError(f"%train_register: {exc}") from None
+        print(f"registered {model.name} version {model.version} ({model.framework or 'framework unknown'})")
 
     @line_magic
     def train_runs(self, line: str) -> None:

@@ -280,3 +280,17 @@ def test_a_failing_cell_points_its_traceback_at_the_cells_own_lines(ip: Interact
     assert re.search(r'main\.py", line \d+ \(cell \[\d+\], line 3\), in <module>', cause.traceback or ""), (
         cause.traceback
     )
+
+
+def test_train_register_makes_a_version_of_the_last_runs_model(ip: InteractiveShell, capsys) -> None:
+    cell = (
+        "%%train --wait\nimport jupyter_mltrain as mt\n(mt.outputs_dir() / 'model.onnx').write_bytes(b'onnx bytes')\n"
+    )
+    assert run_cell(ip, cell) is None
+    assert run_cell(ip, "%train_register tiny --path outputs/model.onnx --alias prod") is None
+    assert "registered tiny version 1 (onnx)" in capsys.readouterr().out
+    from jupyter_mltrain.models import Model
+
+    assert Model.get("tiny", alias="prod").run_id == magics(ip).last_run_id
+    error = run_cell(ip, "%train_register tiny --path outputs/missing")
+    assert isinstance(error, UsageError) and "no file 'outputs/missing'" in str(error)

@@ -21,11 +21,13 @@ import json
 import os
 import shutil
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from jupyter_mltrain.cli.models import add_model_commands, models_command
+from jupyter_mltrain.cli.tables import fmt_time as _fmt_time
+from jupyter_mltrain.cli.tables import print_table as _print_table
 from jupyter_mltrain.engine.spec import RunSpec
 from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed, SpecError
 from jupyter_mltrain.options import add_run_options, in_flag_terms, spec_from_options
@@ -126,31 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", help="the target to check")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser(
-        "register",
-        help="register a run's model as the next version of NAME",
-        description="Register a file or folder of an ended run (default outputs/model) as the next version of "
-        "model NAME; prints the version.",
-    )
-    p.add_argument("run", help="the run id (`mltrain runs` lists them)")
-    p.add_argument("name", help="the model's name")
-    p.add_argument("--path", default="outputs/model", help="the file or folder in the run (default outputs/model)")
-    p.add_argument("--alias", help="point this alias (e.g. champion) at the new version")
-    p.add_argument("--tag", action="append", default=[], metavar="K=V", help="a tag (repeatable)")
-    p.add_argument("--description", default="", help="a description")
-    p.add_argument("--framework", help="torchscript, torch, keras, tensorflow or onnx (default: detected)")
-    p.add_argument("--json", action="store_true", help="print the version's record as JSON")
-
-    p = sub.add_parser(
-        "models",
-        help="registered models: ls, show, download, alias, rm",
-        description="MODEL is NAME (the newest version), NAME:VERSION or NAME@ALIAS.",
-    )
-    p.add_argument("action", choices=["ls", "show", "download", "alias", "rm"])
-    p.add_argument("model", nargs="?", help="NAME, NAME:VERSION or NAME@ALIAS (show, download, alias, rm)")
-    p.add_argument("alias", nargs="?", help="alias: the alias to point at MODEL")
-    p.add_argument("--to", default=".", help="download: the destination folder (default .)")
-    p.add_argument("--json", action="store_true")
+    add_model_commands(sub)
 
     p = sub.add_parser(
         "doctor",
@@ -184,21 +162,6 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         args=tuple(args.args),
         origin={"kind": "script", "script": str(entry_path), "cwd": os.getcwd()},
     )
-
-
-def _fmt_time(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
-
-
-def _print_table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = (
-        [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-        if rows
-        else [len(h) for h in headers]
-    )
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)))
 
 
 def _main_metric(metrics: dict[str, dict[str, Any]]) -> str:
@@ -273,75 +236,6 @@ def _check_target(args: argparse.Namespace) -> int:
     return EXIT_OK if ready else EXIT_RUN_FAILED
 
 
-def _model_ref(text: str | None) -> tuple[str, int | None, str | None]:
-    """``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS`` as (name, version, alias)."""
-    if not text:
-        raise MLTrainError("which model? NAME, NAME:VERSION or NAME@ALIAS (`mltrain models ls` lists them)")
-    if "@" in text:
-        name, alias = text.split("@", 1)
-        return name, None, alias
-    name, _, version = text.partition(":")
-    if version and not version.isdigit():
-        raise MLTrainError(f"bad version {version!r} in {text!r}: expected NAME:NUMBER")
-    return name, int(version) if version else None, None
-
-
-def _models_command(args: argparse.Namespace) -> int:
-    """``mltrain register`` and ``mltrain models …``."""
-    from jupyter_mltrain.api import Run
-    from jupyter_mltrain.engine.spec import parse_assignments
-    from jupyter_mltrain.engine.store import Store
-    from jupyter_mltrain.models import Model, Registry
-
-    store = Store()
-    if args.command == "register":
-        model = Run(args.run, store).register_model(
-            args.name,
-            path=args.path,
-            framework=args.framework,
-            tags=parse_assignments(args.tag, "--tag"),
-            description=args.description,
-            alias=args.alias,
-        )
-        print(json.dumps(model.to_dict()) if args.json else model.version)
-        return EXIT_OK
-    registry = Registry(store.home)
-    if args.action == "ls":
-        models: list[Model] = registry.list()
-        if args.json:
-            print(json.dumps([m.to_dict() for m in models]))
-        else:
-            rows = [
-                [m.name, str(m.version), ",".join(m.aliases), m.framework or "-", m.run_id or "-", _fmt_time(m.created)]
-                for m in models
-            ]
-            _print_table(rows, ["NAME", "VERSION", "ALIASES", "FRAMEWORK", "RUN", "CREATED"])
-        return EXIT_OK
-    name, version, alias = _model_ref(args.model)
-    model = registry.get(name, version=version, alias=alias)
-    if args.action == "show":
-        data = model.to_dict()
-        if args.json:
-            print(json.dumps(data))
-        else:
-            for key in ("name", "version", "aliases", "framework", "framework_version", "run_id", "tags", "size"):
-                print(f"{key:18} {data[key]}")
-            print(f"{'files':18} {', '.join(sorted(model.files))}")
-        return EXIT_OK
-    if args.action == "download":
-        print(registry.download(model, Path(args.to)))
-        return EXIT_OK
-    if args.action == "alias":
-        if not args.alias:
-            raise MLTrainError("models alias NAME:VERSION ALIAS: which alias?")
-        registry.set_alias(model.name, args.alias, model.version)
-        print(f"{model.name}@{args.alias} -> version {model.version}")
-        return EXIT_OK
-    registry.delete(model.name, model.version)
-    print(f"removed {model.name} version {model.version}")
-    return EXIT_OK
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Run one parsed ``mltrain`` command; return its exit code."""
     from jupyter_mltrain.api import Run, preflight, submit
@@ -381,7 +275,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK if record.status == "Completed" else EXIT_RUN_FAILED
 
     if args.command in ("register", "models"):
-        return _models_command(args)
+        return models_command(args)
     if args.command == "doctor":
         from jupyter_mltrain.doctor import main_report
 
