@@ -40,10 +40,14 @@ _LAZY = {
     "RunFailed": "jupyter_mltrain.hostside.errors",
 }
 
-__all__ = list(_LAZY)
+__all__ = [*_LAZY, "export"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "export":  # the export helpers, a module: jupyter_mltrain.export.torchscript(model, example)
+        import importlib
+
+        return importlib.import_module("jupyter_mltrain.hostside.export")
     if name == "__version__":  # one version, from labextension/package.json through the installed metadata
         from importlib.metadata import PackageNotFoundError, version
 
@@ -60,7 +64,7 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach``, ``%train_runs`` and ``%train_register``."""
+    """``%load_ext jupyter_mltrain``: registers ``%%train``, ``%train_attach``, ``%train_runs``, ``%train_register``."""
     import importlib
 
     importlib.import_module("jupyter_mltrain.magics").load_ipython_extension(ipython)

@@ -126,3 +126,40 @@ def test_the_cli_lists_shows_downloads_aliases_and_removes(trained, project, tmp
     assert missing.returncode == 2 and "model 'net' has no version 1; its versions: 2" in missing.stderr
     running = cli("register", "20990101-000000-abcdef", "x")
     assert running.returncode == 2 and "no run" in running.stderr
+
+
+EXPORTS = """
+import torch
+import jupyter_mltrain as mt
+from jupyter_mltrain import export
+
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+export.torchscript(model, torch.randn(1, 4), folder=mt.outputs_dir() / "ts")
+export.onnx(model, torch.randn(1, 4), folder=mt.outputs_dir() / "onnx")
+torch.save(model.state_dict(), mt.outputs_dir() / "state.pt")
+"""
+
+
+@pytest.mark.timeout(180)
+def test_exported_torchscript_and_onnx_predict_what_the_model_predicts(store, project, tmp_path) -> None:
+    import numpy as np
+    import onnxruntime
+
+    (project / "train.py").write_text(textwrap.dedent(EXPORTS))
+    run = submit(RunSpec(entry="train.py", source=str(project)), store)
+    assert run.wait(timeout=120).status == "Completed"
+    ts = run.register_model("net-ts", path="outputs/ts")
+    onnx = run.register_model("net-onnx", path="outputs/onnx")
+    assert (ts.framework, onnx.framework) == ("torchscript", "onnx")
+    signature = json.loads((run.folder.path / "outputs" / "onnx" / "signature.json").read_text())
+    assert signature["inputs"] == [{"name": "input", "shape": [-1, 4], "dtype": "float32"}]
+    assert signature["outputs"] == [{"name": "output", "shape": [-1, 2], "dtype": "float32"}]
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    model.load_state_dict(torch.load(run.folder.path / "outputs" / "state.pt"))
+    x = torch.randn(7, 4)
+    expected = model(x).detach().numpy()
+    scripted = torch.jit.load(str(ts.download(tmp_path / "a") / "model.pt"))
+    assert np.allclose(scripted(x).detach().numpy(), expected, atol=1e-6)
+    session = onnxruntime.InferenceSession(str(onnx.download(tmp_path / "b") / "model.onnx"))
+    assert np.allclose(session.run(None, {"input": x.numpy()})[0], expected, atol=1e-5)
