@@ -109,7 +109,9 @@ def test_hostile_values_reach_a_local_run_as_data(odd) -> None:
     assert record.status == "Completed", (record.root_cause, run.logs(0))
     for rank in (0, 1):
         report = report_of(run.logs(rank))
-        assert report["argv"] == [odd.entry, *args]
+        # params reach a script as `--K V` after its own arguments, as data too
+        param_args = ["--p", odd.value, "--nested", json.dumps(params["nested"]), "--n", "1"]
+        assert report["argv"] == [odd.entry, *args, *param_args]
         assert report["env"] == {"ODD": odd.value, "EMPTY": "", "T_ODD": odd.value}
         assert report["files"] == {"MLTRAIN_INPUT_DATA": odd.value}
     assert record.name == odd.name and store.list()[0].name == odd.name
@@ -241,7 +243,7 @@ def test_hostile_values_reach_an_ssh_run_on_two_hosts_as_data(sshd, odd) -> None
     assert record.status == "Completed", (record.root_cause, (run.folder.path / "supervisor.log").read_text()[-3000:])
     for rank in (0, 1):
         report = report_of(run.logs(rank))
-        assert report["argv"] == [odd.entry, *args], rank
+        assert report["argv"] == [odd.entry, *args, "--p", odd.value], rank  # a param reaches a script as `--p V`
         assert report["env"] == {"ODD": odd.value, "T_ODD": odd.value}, rank
     assert record.name == odd.name and record.params == {"p": odd.value}
     assert not (work / run.id).exists(), "the run's folder under the hostile workdir was found and removed"
