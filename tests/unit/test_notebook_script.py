@@ -41,7 +41,7 @@ def test_magics_with_an_equivalent_are_translated_and_the_rest_dropped_with_a_wa
         "code cell 1: %time removed, its statement kept",
         "code cell 1: shell command dropped: !ls (use subprocess.run in code)",
         "code cell 1: shell command dropped: !echo hi (use subprocess.run in code)",
-        "code cell 3: the %%train options (--np 2) are replaced by the form's",
+        "code cell 3: the %%train options (--np 2) are taken from the form, which starts from them",
         "code cell 3: %pip install nothing dropped: pass a requirements file (--requirements) instead",
         "code cell 4: %%bash cell dropped (no equivalent outside IPython)",
     ]

@@ -133,7 +133,9 @@ def _translate_cell(source: str, where: str, warnings: list[str]) -> str | None:
 def _cell_magic(name: str, line: str, body: str, *, where: str, warnings: list[str]) -> str | None:
     if name in _BODY_CELL_MAGICS:
         if name == "train" and line.strip():
-            warnings.append(f"{where}: the %%train options ({line.strip()}) are replaced by the form's")
+            warnings.append(
+                f"{where}: the %%train options ({line.strip()}) are taken from the form, which starts from them"
+            )
         elif name != "train":
             warnings.append(f"{where}: %%{name} removed, the cell's code kept")
         return _translate_cell(body, where, warnings)

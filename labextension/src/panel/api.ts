@@ -79,6 +79,25 @@ export interface ISubmitRequest {
   experiment?: string;
   params?: Record<string, string>;
   env?: Record<string, string>;
+  hang_timeout?: number;
+  grace?: number;
+}
+
+/**
+ * The options of a notebook's first `%%train` line as `POST runs` body fields (what
+ * `POST runs/preview` finds in the notebook); options the form has no field for pass through.
+ */
+export interface INotebookOptions {
+  target?: string;
+  np?: number;
+  nodes?: number;
+  mode?: string;
+  workers?: number;
+  ps?: number;
+  name?: string;
+  experiment?: string;
+  params?: Record<string, unknown>;
+  [option: string]: unknown;
 }
 
 /** What `POST runs` answers: the new run and the warnings of packaging it. */
@@ -93,6 +112,8 @@ export interface IPreviewReply {
   warnings: string[];
   files: { path: string; size: number }[];
   plan: Record<string, unknown>;
+  /** The notebook's `%%train` options (null: it has no `%%train` cell; absent: an older server). */
+  notebook_options?: INotebookOptions | null;
 }
 
 /** One run with its full spec. */

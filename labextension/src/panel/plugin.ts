@@ -18,10 +18,12 @@ import {
   NotebookActions,
   NotebookPanel
 } from '@jupyterlab/notebook';
+import { IStateDB } from '@jupyterlab/statedb';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { APIError, IRunRecord, MLTrainAPI } from './api';
 import { CompareView } from './compare';
+import { FormMemory } from './formmemory';
 import { runTitle, shortId } from './format';
 import { INotifier, RunNotices } from './notices';
 import { placeView } from './placement';
@@ -62,13 +64,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Every training run, live; train the open notebook on N processes.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer, INotebookTracker, IDefaultFileBrowser],
+  optional: [ICommandPalette, ILayoutRestorer, INotebookTracker, IDefaultFileBrowser, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     notebooks: INotebookTracker | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    state: IStateDB | null
   ) => {
     const api = new MLTrainAPI();
     const model = new RunsModel(api);
@@ -153,9 +156,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openRun(run.id);
     };
 
-    // The form remembers what was used last (params and env per notebook).
-    let lastValues: Partial<ITrainFormValues> = {};
-    const perNotebook = new Map<string, { params: string; env: string }>();
+    // The form remembers what was submitted per notebook, across page loads (the workspace).
+    const memory = new FormMemory(state);
 
     const trainNotebook = async (path: string | null): Promise<IRunRecord | null> => {
       let nb: NotebookPanel | null = null;
@@ -173,7 +175,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const content = nb ? nb.context.model.toJSON() : undefined;
       const dirty = nb ? nb.context.model.dirty : false;
       const experiments = [...new Set(model.runs.map(r => r.experiment))].sort();
-      let initial: Partial<ITrainFormValues> = { ...lastValues, ...perNotebook.get(relPath) };
+      await memory.ready;
+      // Until a submit fails, the form fills in from the notebook's %%train line or its memory.
+      let initial: ITrainFormValues | undefined;
       let error: { message: string; field: string | null } | null = null;
       for (;;) {
         const form: TrainForm = new TrainForm({
@@ -182,6 +186,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           content,
           dirty,
           initial,
+          last: memory.last,
+          remembered: memory.forNotebook(relPath),
           experiments,
           error
         });
@@ -196,9 +202,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
         if (!result.button.accept || !result.value) return null;
         const { values, request } = result.value;
-        const { params, env, ...rest } = values;
-        lastValues = { ...rest, name: '' };
-        perNotebook.set(relPath, { params, env });
         initial = values;
         if (!request) {
           error = result.value.error;
@@ -206,6 +209,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         try {
           const reply = await api.submit(request);
+          void memory.remember(relPath, values);
           started(reply.run, reply.warnings ?? [], 'Started');
           return reply.run;
         } catch (err) {

@@ -1,6 +1,8 @@
 // The "Train this notebook" form: target, processes, mode, name, experiment,
 // params and env; a dry run (the generated script and its warnings) updates as
-// the fields change, so dropped magics are seen before anything starts.
+// the fields change, so dropped magics and left-out cells are seen before anything
+// starts. It fills in from the notebook's own %%train line (the first dry run reads
+// it), unless values were submitted for this notebook before: those win.
 import { Widget } from '@lumino/widgets';
 import { APIError, IPreviewReply, ISubmitRequest, ITarget, MLTrainAPI } from './api';
 import { h } from '../common/dom';
@@ -8,10 +10,12 @@ import { fmtBytes } from '../common/format';
 import {
   buildRequest,
   DEFAULT_VALUES,
+  ExtraOption,
   FieldError,
   ITrainFormResult,
   ITrainFormValues,
-  MODES
+  MODES,
+  startingValues
 } from './formvalues';
 
 export type { ITrainFormResult, ITrainFormValues };
@@ -25,7 +29,12 @@ export interface ITrainFormOptions {
   content?: unknown;
   /** Whether the notebook has unsaved edits (shown in the form). */
   dirty?: boolean;
+  /** Values to show as they are (after a failed submit): the %%train line is not read. */
   initial?: Partial<ITrainFormValues>;
+  /** What carries over from the last submit of another notebook. */
+  last?: Partial<ITrainFormValues>;
+  /** The values last submitted for this notebook: they win over its %%train line. */
+  remembered?: Partial<ITrainFormValues> | null;
   /** Experiments that exist (offered as suggestions). */
   experiments?: string[];
   /** An error of a previous submit to show (its field highlighted). */
@@ -38,7 +47,12 @@ export class TrainForm extends Widget {
     super();
     this.addClass('mltrain-form');
     this.node.dataset.testid = 'mltrain-train-form';
-    const v = { ...DEFAULT_VALUES, ...options.initial };
+    const v: ITrainFormValues = options.initial
+      ? { ...DEFAULT_VALUES, ...options.initial }
+      : startingValues(options.last ?? {}, null, options.remembered ?? null);
+    // Until the first dry run tells the notebook's %%train line, and unless the user typed first.
+    this._readLine = !options.initial;
+    this._extra = { ...v.extra };
     const num = (name: string, value: number, min: number): HTMLInputElement =>
       h('input', {
         type: 'number',
@@ -116,6 +130,14 @@ export class TrainForm extends Widget {
       'data-testid': 'mltrain-form-warnings'
     });
     this._script = h('pre', { class: 'mltrain-script', 'data-testid': 'mltrain-form-script' });
+    this._source = h('div', { class: 'mltrain-subtle', 'data-testid': 'mltrain-form-source' });
+    this._extraNote = h('code', { 'data-testid': 'mltrain-form-extra' });
+    this._extraRow = h(
+      'div',
+      { class: 'mltrain-form-row', 'data-field': 'extra' },
+      h('span', { class: 'mltrain-form-label' }, 'Also from %%train'),
+      this._extraNote
+    );
     this._files = h('div', { class: 'mltrain-subtle' });
 
     const row = (label: string, field: string, ...inputs: (Node | string)[]): HTMLElement =>
@@ -138,6 +160,7 @@ export class TrainForm extends Widget {
       row('Experiment', 'experiment', this._experiment, datalist),
       row('Parameters', 'params', this._params),
       row('Environment', 'env', this._env),
+      this._extraRow,
       this._error
     );
     const preview = h(
@@ -162,9 +185,28 @@ export class TrainForm extends Widget {
           ? h('span', { class: 'mltrain-subtle' }, ' (with unsaved edits)')
           : null
       ),
+      this._source,
       h('div', { class: 'mltrain-form-columns' }, fields, preview)
     );
     this._psRow.hidden = v.mode !== 'tf-ps';
+    this._showSource(options.initial ? 'given' : options.remembered ? 'remembered' : 'defaults');
+    this._showExtra();
+    for (const el of [
+      this._name,
+      this._experiment,
+      this._target,
+      this._np,
+      this._nodes,
+      this._mode,
+      this._workers,
+      this._ps,
+      this._params,
+      this._env
+    ]) {
+      // Only the user's own edits fire these: theirs are not replaced by the %%train line's.
+      el.addEventListener('input', () => (this._touched = true));
+      el.addEventListener('change', () => (this._touched = true));
+    }
     for (const el of [
       this._target,
       this._np,
@@ -195,7 +237,8 @@ export class TrainForm extends Widget {
       name: this._name.value,
       experiment: this._experiment.value,
       params: this._params.value,
-      env: this._env.value
+      env: this._env.value,
+      extra: { ...this._extra }
     };
   }
 
@@ -294,6 +337,10 @@ export class TrainForm extends Widget {
     try {
       const p = await this.options.api.preview(body);
       if (seq !== this._seq || this.isDisposed) return;
+      if (this._readLine) {
+        this._readLine = false;
+        if (p.notebook_options && this._fromLine(p)) return; // filled in: a new dry run comes
+      }
       this._preview = p;
       this.showError('', null);
       this._warnings.replaceChildren(
@@ -320,6 +367,74 @@ export class TrainForm extends Widget {
     }
   }
 
+  /**
+   * Fill in from the notebook's %%train line (what was submitted for this notebook before
+   * wins; the user's edits are kept); whether the values changed.
+   */
+  private _fromLine(p: IPreviewReply): boolean {
+    const o = this.options;
+    const start = startingValues(o.last ?? {}, p.notebook_options ?? null, o.remembered ?? null);
+    const before = JSON.stringify(this.values);
+    if (this._touched) {
+      this._extra = { ...start.extra };
+    } else {
+      this._fill(start);
+      if (!o.remembered) this._showSource('notebook');
+    }
+    this._showExtra();
+    if (JSON.stringify(this.values) === before) return false;
+    this._schedulePreview(0);
+    return true;
+  }
+
+  private _fill(v: ITrainFormValues): void {
+    if (![...this._target.options].some(opt => opt.value === v.target)) {
+      this._target.append(h('option', { value: v.target }, v.target));
+    }
+    this._target.value = v.target;
+    this._np.value = String(v.np);
+    this._nodes.value = String(v.nodes);
+    this._mode.value = v.mode;
+    this._workers.value = String(v.workers);
+    this._ps.value = String(v.ps);
+    this._name.value = v.name;
+    this._experiment.value = v.experiment;
+    this._params.value = v.params;
+    this._env.value = v.env;
+    this._extra = { ...v.extra };
+    this._psRow.hidden = v.mode !== 'tf-ps';
+  }
+
+  private _showSource(source: 'notebook' | 'remembered' | 'defaults' | 'given'): void {
+    this.node.dataset.source = source;
+    this._source.textContent =
+      source === 'notebook'
+        ? "Filled in from the notebook's %%train line."
+        : source === 'remembered'
+          ? 'The values last submitted for this notebook.'
+          : '';
+    this._source.hidden = !this._source.textContent;
+  }
+
+  /** The pass-through options as the %%train line writes them. */
+  private _showExtra(): void {
+    const flag = (k: string): string => `--${k.replace(/_/g, '-')}`;
+    const text = Object.entries(this._extra)
+      .filter(([, value]) => value !== false)
+      .map(([k, value]: [string, ExtraOption]) =>
+        value === true ? flag(k) : `${flag(k)} ${value}`
+      )
+      .join(' ');
+    this._extraNote.textContent = text;
+    this._extraRow.hidden = !text;
+  }
+
+  private _readLine: boolean;
+  private _touched = false;
+  private _extra: Record<string, ExtraOption>;
+  private _source: HTMLElement;
+  private _extraRow: HTMLElement;
+  private _extraNote: HTMLElement;
   private _preview: IPreviewReply | null = null;
   private _seq = 0;
   private _timer: ReturnType<typeof setTimeout> | null = null;

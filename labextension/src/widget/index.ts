@@ -12,10 +12,20 @@ import { renderOutputs, renderRootCause } from './results';
 import { IModel, num, obj, TraitName, TRAITS, Traits } from './traits';
 
 /**
- * After asking for a fresh `history`, wait this long before asking again (an
- * unchanged history fires no change event, so an answer is not always seen).
+ * After asking for a fresh `history`, wait this long before asking again, twice as
+ * long each time up to SYNC_RETRY_MAX_MS (an unchanged history fires no change event,
+ * so an answer is not always seen; a kernel blocked in `wait()` reads none until its
+ * cell ends, and sends the history unasked meanwhile: at the start, with each delta
+ * while it is small, at each change of status and at the end).
  */
-const SYNC_RETRY_MS = 1500;
+const SYNC_RETRY_MS = 1000;
+const SYNC_RETRY_MAX_MS = 16000;
+/**
+ * Deltas that arrive before the history they follow are kept, at most this many, and
+ * applied once it comes (a `history` change is applied asynchronously, so the next
+ * delta can overtake it).
+ */
+const MAX_EARLY_DELTAS = 64;
 /** Buffered-but-not-drawn lines beyond which the next frame redraws everything. */
 const MAX_PENDING_LINES = 20000;
 
@@ -154,11 +164,25 @@ class RunView {
     }
   }
 
+  /** Ask the kernel for a fresh `history` (unless just asked), and again later while still behind. */
   private _requestSync(): void {
     const now = Date.now();
-    if (this.syncSentAt !== null && now - this.syncSentAt < SYNC_RETRY_MS) return;
-    this.syncSentAt = now;
-    this._send({ type: 'sync' });
+    if (now >= this.syncDue) {
+      this._send({ type: 'sync' });
+      this.syncDue = now + this.syncDelay;
+      this.syncDelay = Math.min(this.syncDelay * 2, SYNC_RETRY_MAX_MS);
+    }
+    if (this.syncTimer === null && this._behind()) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = null;
+        if (this.live && this._behind()) this._requestSync();
+      }, this.syncDue - now);
+    }
+  }
+
+  /** Whether deltas are known to be missing (no numbered history, or a gap before a kept delta). */
+  private _behind(): boolean {
+    return this.buffers.seq === null || this.early.length > 0;
   }
 
   private _loadHistory(): void {
@@ -167,24 +191,47 @@ class RunView {
     const applied = this.buffers.seq;
     // A snapshot no newer than what this view has applied brings nothing new (the final one,
     // sent as a run ends, would only cost the reader their scroll position).
-    if (applied !== null && typeof seq === 'number' && seq <= applied) return;
-    this.buffers.loadHistory(history);
-    this.syncSentAt = null;
-    this._schedule(() => (this.pending.rebuild = true));
+    if (applied === null || typeof seq !== 'number' || seq > applied) {
+      this.buffers.loadHistory(history);
+      this._schedule(() => (this.pending.rebuild = true));
+    }
+    // An answer: the next sync may go at once.
+    this.syncDelay = SYNC_RETRY_MS;
+    this.syncDue = 0;
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    // Kept deltas newer than the snapshot continue it (or are kept again, and a sync asked).
+    const early = this.early;
+    this.early = [];
+    for (const msg of early) this._onMessage(msg);
   }
 
   private _onMessage(msg: Record<string, unknown>): void {
     if (msg.type !== 'delta') return;
     const applied = this.buffers.seq;
-    if (typeof msg.seq !== 'number' || applied === null) {
+    if (typeof msg.seq !== 'number') {
       this._requestSync();
       return;
     }
-    if (msg.seq <= applied) return;
-    if (msg.seq !== applied + 1) {
+    if (applied !== null && msg.seq <= applied) return;
+    if (applied === null || msg.seq !== applied + 1) {
+      // A gap: keep the delta for when a history covers what is missing.
+      this.early.push(msg);
+      if (this.early.length > MAX_EARLY_DELTAS) this.early.shift();
       this._requestSync();
       return;
     }
+    this._apply(msg);
+    // Kept deltas that now follow on.
+    this.early.sort((a, b) => (a.seq as number) - (b.seq as number));
+    while (this.early.length && (this.early[0].seq as number) <= this.buffers.seq! + 1) {
+      const next = this.early.shift()!;
+      if (next.seq === this.buffers.seq! + 1) this._apply(next);
+    }
+  }
+
+  /** Apply the next delta and schedule what it changed to be drawn. */
+  private _apply(msg: Record<string, unknown>): void {
     const ch = this.buffers.applyDelta(msg);
     this._schedule(() => {
       const p = this.pending;
@@ -234,6 +281,7 @@ class RunView {
     }
     this.handlers = [];
     this._ticker(false);
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.header.destroy();
     this.charts.destroy();
@@ -245,7 +293,10 @@ class RunView {
   private live = true;
   private handlers: [string, (...args: unknown[]) => void][] = [];
   private buffers = new RunBuffers();
-  private syncSentAt: number | null = null;
+  private early: Record<string, unknown>[] = [];
+  private syncTimer: ReturnType<typeof setTimeout> | null = null;
+  private syncDelay = SYNC_RETRY_MS;
+  private syncDue = 0;
   private frame: number | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private pending = noPending(true);

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 // The widget drawn from a fake anywidget model: what the notebook's UI tests select on.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import widget from '../../src/widget/index';
 
 type Handler = (...args: unknown[]) => void;
@@ -82,6 +82,47 @@ describe('run widget', () => {
     expect(model.sent).toEqual([{ type: 'sync' }]);
     await frame();
     expect(el.querySelectorAll('.mltrain-line').length).toBe(3);
+  });
+
+  it('keeps deltas that overtake their history and applies them on top of it', async () => {
+    // No numbered history yet (or a `history` change still being deserialized): deltas 3 and 4 wait.
+    const { model, el } = mount({ status: 'Running', history: {} });
+    model.emit({ type: 'delta', seq: 3, logs: { '0': ['c'] } });
+    model.emit({ type: 'delta', seq: 4, logs: { '0': ['d'] } });
+    await frame();
+    expect(el.querySelectorAll('.mltrain-line').length).toBe(0);
+    model.set('history', { seq: 2, logs: { '0': ['a', 'b'] } });
+    await frame();
+    const lines = [...el.querySelectorAll('.mltrain-line')].map(l => l.textContent);
+    expect(lines).toEqual(['a', 'b', 'c', 'd']);
+    // In step again: the next delta follows on, without asking.
+    model.sent = [];
+    model.emit({ type: 'delta', seq: 5, logs: { '0': ['e'] } });
+    await frame();
+    expect(el.querySelectorAll('.mltrain-line').length).toBe(5);
+    expect(model.sent).toEqual([]);
+  });
+
+  it('while behind, asks again less and less often until a history comes, also with no more deltas', () => {
+    vi.useFakeTimers();
+    try {
+      const { model } = mount({ status: 'Running', history: { seq: 0, logs: {} } });
+      expect(model.sent).toEqual([{ type: 'sync' }]); // on render
+      model.sent = [];
+      model.emit({ type: 'delta', seq: 2, logs: { '0': ['b'] } }); // delta 1 was missed
+      expect(model.sent).toEqual([]); // just asked
+      vi.advanceTimersByTime(1000);
+      expect(model.sent).toEqual([{ type: 'sync' }]);
+      vi.advanceTimersByTime(1999);
+      expect(model.sent.length).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(model.sent.length).toBe(2);
+      model.set('history', { seq: 2, logs: { '0': ['a', 'b'] } });
+      vi.advanceTimersByTime(60_000);
+      expect(model.sent.length).toBe(2); // caught up: no more asking
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('asks before it cancels', () => {
