@@ -72,6 +72,8 @@ class RunWidget(anywidget.AnyWidget):
     files_url = traitlets.Unicode("").tag(sync=True)
     cancel_pending = traitlets.Bool(False).tag(sync=True)
     history = traitlets.Dict().tag(sync=True)
+    attempt = traitlets.Int(1).tag(sync=True)  # 2… after a restart (--max-restarts)
+    attempts: traitlets.List[Any] = traitlets.List().tag(sync=True)  # the earlier attempts, oldest first
 
     def __init__(self, run: Run, **kwargs: Any) -> None:
         record = run.record
@@ -138,6 +140,8 @@ class RunWidget(anywidget.AnyWidget):
             self.last_metrics = {k: dict(v) for k, v in self.feed.last.items()}
             self.root_cause = record.root_cause.to_dict() if record.root_cause else None
             self.exit_codes = list(record.exit_codes)
+            self.attempt = record.attempt
+            self.attempts = [dict(a) for a in record.attempts]
             if record.final:
                 self.cancel_pending = False
                 self.outputs = self._outputs()

@@ -65,6 +65,7 @@ def test_a_failed_rank_restarts_the_job_which_resumes_from_its_checkpoint(store,
     first = record.attempts[0]
     assert first["attempt"] == 1 and first["root_cause"]["rank"] == 1 and first["root_cause"]["exit_code"] == 3
     assert first["exit_codes"][1] == 3
+    assert record.stages["Running"] < record.stages["Running (attempt 2)"] < record.stages["Completed"]
     assert "rank 0 attempt 1 resumed from step 0" in run.logs(0)
     assert "rank 0 attempt 2 resumed from step 20" in run.logs(0)
     assert "---- mltrain: attempt 2 of 3 (attempt 1: rank 1 (worker)" in run.logs(1)

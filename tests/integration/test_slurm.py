@@ -163,7 +163,7 @@ def test_a_requeued_job_continues_the_same_run_as_its_next_attempt(hpc: Path, st
 
     (hpc / "train.py").write_text(REQUEUED)
     run = submit(RunSpec(entry="train.py", source=str(hpc), target="hpc", grace_period_s=2.0), store)
-    wait_for(lambda: "attempt 1 slurm restart 0" in run.logs(0), timeout=120, what="attempt 1 running")
+    wait_for(lambda: any(m["name"] == "attempt" for m in run.metrics()), timeout=120, what="attempt 1 logging")
     launched = re.search(r"mltrain: launched (\{.*\})", (Path(run.record.run_dir) / "supervisor.log").read_text())
     assert launched is not None
     job = str(json.loads(launched.group(1))["job_id"])
@@ -182,6 +182,8 @@ def test_a_requeued_job_continues_the_same_run_as_its_next_attempt(hpc: Path, st
     assert record.status == "Completed", (record.root_cause, record.attempts, run.logs(0)[-2000:])
     assert record.attempt == 2 and len(record.attempts) == 1
     assert "requeued" in record.attempts[0]["root_cause"]["message"]
+    # the timeline shows the second wait in Slurm's queue, then the second attempt running
+    assert record.stages["Running"] < record.stages["Queued (attempt 2)"] <= record.stages["Running (attempt 2)"]
     assert "attempt 2 slurm restart 1" in run.logs(0)
     assert (Path(record.run_dir) / "checkpoints" / "seen").read_text() == "2"
     assert [m["value"] for m in run.metrics() if m["name"] == "attempt"] == [1, 2]

@@ -291,14 +291,15 @@ class Store:
                     self._mark_behind(run_id)
         return record
 
-    def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
-        """Move a run to ``status``, stamping the time of the transition."""
+    def set_status(self, run_id: str, status: Status, stage: str | None = None, **fields: Any) -> RunRecord:
+        """Move a run to ``status``, stamping the time of the transition (under ``stage`` when given, e.g.
+        ``Queued (attempt 2)``: a requeued job waits again, and its timeline shows both waits)."""
         record = self._get_raw(run_id)
         if record.final:
             return record  # an ended run never changes status again
         stages = dict(record.stages)
         now = time.time()
-        stages.setdefault(status.value, now)
+        stages.setdefault(stage or status.value, now)
         if status.final:
             fields.setdefault("ended", now)
         return self.update(run_id, status=status, stages=stages, **fields)

@@ -18,7 +18,7 @@ from typing import Any
 from jupyter_mltrain.engine.launch import Launcher, get_launcher
 from jupyter_mltrain.engine.plan import LaunchPlan, make_plan
 from jupyter_mltrain.engine.spec import RunSpec
-from jupyter_mltrain.engine.store import RootCause, Store, write_json_atomic
+from jupyter_mltrain.engine.store import RootCause, Status, Store, write_json_atomic
 from jupyter_mltrain.engine.supervisor.hangs import HangWatch
 from jupyter_mltrain.engine.targets import resolve_target
 from jupyter_mltrain.hostside.collector import Source
@@ -91,6 +91,7 @@ class Restarts(HangWatch):
             table.clear()
         self.attempt_started = time.time()
         self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
+        self.store.set_status(self.run_id, Status.RUNNING, stage=f"{Status.RUNNING.value} (attempt {self.attempt})")
         target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir, attempt=self.attempt)  # fresh ports
         write_json_atomic(self.run_dir / "plan.json", self.plan.public())
@@ -109,6 +110,9 @@ class Restarts(HangWatch):
             if why is None:
                 return False
             self.requeue = RootCause(message=why, time=time.time(), rank=rank)
+            self.store.set_status(
+                self.run_id, Status.QUEUED, stage=f"{Status.QUEUED.value} (attempt {self.attempt + 1})"
+            )
             print(f"mltrain: {why}: the run continues as attempt {self.attempt + 1}", file=sys.stderr, flush=True)
         return True
 
@@ -132,6 +136,7 @@ class Restarts(HangWatch):
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", f"\n---- mltrain: {note} ----\n".encode())
         done = [*self.store.get(self.run_id).attempts, previous]
         self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
+        self.store.set_status(self.run_id, Status.RUNNING, stage=f"{Status.RUNNING.value} (attempt {self.attempt})")
 
     def _exit_code(self, rank: int) -> int | None:
         status = self.exits.get(rank)
