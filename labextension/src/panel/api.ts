@@ -45,6 +45,19 @@ export interface IRunRecord {
   params: Record<string, unknown>;
   ended: number | null;
   duration: number | null;
+  /** Which attempt runs (or ran last): 1, then 2… after a restart (absent from an older server). */
+  attempt?: number;
+  /** The attempts before it, oldest first (absent from an older server). */
+  attempts?: IAttempt[];
+}
+
+/** One earlier attempt of a restarted run. */
+export interface IAttempt {
+  attempt: number;
+  started: number | null;
+  ended: number | null;
+  root_cause: IRootCause | null;
+  exit_codes?: (number | null)[];
 }
 
 /** A page of the run list. */
@@ -81,6 +94,7 @@ export interface ISubmitRequest {
   env?: Record<string, string>;
   hang_timeout?: number;
   grace?: number;
+  max_restarts?: number;
 }
 
 /**

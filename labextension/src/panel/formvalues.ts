@@ -17,6 +17,8 @@ export interface ITrainFormValues {
   mode: string;
   workers: number;
   ps: number;
+  /** Attempts after a failed one (`--max-restarts`), 0: none. */
+  max_restarts: number;
   name: string;
   experiment: string;
   params: string;
@@ -33,6 +35,7 @@ export const DEFAULT_VALUES: ITrainFormValues = {
   mode: 'none',
   workers: 2,
   ps: 1,
+  max_restarts: 0,
   name: '',
   experiment: 'default',
   params: '',
@@ -72,6 +75,10 @@ export function notebookValues(options: INotebookOptions): Partial<ITrainFormVal
     const value = options[key];
     if (typeof value === 'number' && Number.isInteger(value)) v[key] = value;
   }
+  const restarts = options.max_restarts;
+  if (typeof restarts === 'number' && Number.isInteger(restarts) && restarts >= 0) {
+    v.max_restarts = restarts;
+  }
   const params = options.params;
   v.params = params && typeof params === 'object' ? formatKeyValues(params) : '';
   return v;
@@ -94,10 +101,14 @@ export function startingValues(
   return values;
 }
 
-/** What carries over to a notebook never trained: all but its name, params, environment and extras. */
+/**
+ * What carries over to a notebook never trained: all but its name, restarts, params,
+ * environment and extras.
+ */
 export function carriedValues(values: Partial<ITrainFormValues>): Partial<ITrainFormValues> {
   const carried = { ...values };
   delete carried.name;
+  delete carried.max_restarts;
   delete carried.params;
   delete carried.env;
   delete carried.extra;
@@ -115,6 +126,10 @@ export function validValues(raw: unknown): Partial<ITrainFormValues> {
   for (const key of ['np', 'nodes', 'workers', 'ps'] as const) {
     const value = r[key];
     if (typeof value === 'number' && Number.isInteger(value) && value >= 1) v[key] = value;
+  }
+  const restarts = r.max_restarts;
+  if (typeof restarts === 'number' && Number.isInteger(restarts) && restarts >= 0) {
+    v.max_restarts = restarts;
   }
   if (r.extra && typeof r.extra === 'object' && !Array.isArray(r.extra)) {
     v.extra = extraOptions(r.extra as INotebookOptions);
@@ -137,6 +152,10 @@ export function buildRequest(v: ITrainFormValues, path: string, content: unknown
   if (!Number.isInteger(v.nodes) || v.nodes < 1) {
     throw new FieldError('nodes', 'Nodes must be a whole number ≥ 1');
   }
+  const restarts = v.max_restarts ?? 0;
+  if (!Number.isInteger(restarts) || restarts < 0) {
+    throw new FieldError('max_restarts', 'Max restarts must be a whole number ≥ 0');
+  }
   const body: ISubmitRequest = {
     ...(v.extra ?? {}),
     kind: 'notebook',
@@ -152,6 +171,7 @@ export function buildRequest(v: ITrainFormValues, path: string, content: unknown
     body.workers = v.workers;
     body.ps = v.ps;
   }
+  if (restarts > 0) body.max_restarts = restarts;
   if (v.name.trim()) body.name = v.name.trim();
   if (Object.keys(params.values).length) body.params = params.values;
   if (Object.keys(env.values).length) body.env = env.values;

@@ -1,5 +1,6 @@
 // Pure functions over run records: the panel's filter and grouping, the run view's
 // stage timeline and root-cause headline. No DOM here.
+import { stageStatus } from '../common/attempts';
 import { signalName } from '../common/signals';
 import { isFinal, STAGES } from '../common/statuses';
 import { IRunRecord } from './api';
@@ -47,7 +48,13 @@ export function timeline(
   now: number = Date.now() / 1000
 ): { stage: string; start: number; duration: number | null; current: boolean }[] {
   const stages = run.stages ?? {};
-  const reached = STAGES.filter(s => typeof stages[s] === 'number');
+  // A restarted run also has "Running (attempt 2)" (and a requeued one "Queued (attempt 2)").
+  const reached = Object.keys(stages)
+    .filter(s => typeof stages[s] === 'number' && STAGES.includes(stageStatus(s)))
+    .sort(
+      (a, b) =>
+        stages[a] - stages[b] || STAGES.indexOf(stageStatus(a)) - STAGES.indexOf(stageStatus(b))
+    );
   const final = isFinal(run.status);
   const out = reached.map((stage, i) => {
     const start = stages[stage];

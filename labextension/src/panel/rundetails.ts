@@ -1,5 +1,6 @@
 // The run tab's "Details": parameters, summary metrics, exit codes, CLI commands and the spec.
 import { Widget } from '@lumino/widgets';
+import { attemptList, attemptSummaries } from '../common/attempts';
 import { h } from '../common/dom';
 import { fmtParam, fmtValue } from '../common/format';
 import { IRunRecord } from './api';
@@ -19,7 +20,9 @@ export class DetailsView extends Widget {
     const metrics = Object.entries(run.metrics ?? {});
     const specPre = h('pre', { class: 'mltrain-spec' });
     specPre.textContent = spec ? JSON.stringify(spec, null, 2) : '';
+    const attempts = attemptSummaries(run.attempts);
     this.node.replaceChildren(
+      ...(attempts.length ? [h('h3', null, 'Earlier attempts'), attemptList(attempts)] : []),
       h('h3', null, 'Parameters'),
       params.length
         ? h(

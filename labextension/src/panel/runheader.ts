@@ -3,6 +3,7 @@
 import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 import { ansiBlockToHtml } from '../common/ansi';
+import { statusLabel } from '../common/attempts';
 import { h } from '../common/dom';
 import { failureText, rankRows } from '../common/failure';
 import { fmtDateTime, fmtDuration, fmtStarted, fmtValue } from '../common/format';
@@ -60,10 +61,10 @@ export class RunHeader extends Widget {
             class: 'mltrain-status',
             'data-status': run.status,
             'data-testid': 'mltrain-run-status',
-            title: run.status
+            title: statusLabel(run.status, run.attempt)
           },
           h('span', { class: 'mltrain-status-glyph' }, statusGlyph(run.status)),
-          ` ${run.status}`
+          ` ${statusLabel(run.status, run.attempt)}`
         ),
         h('h2', { class: 'mltrain-run-name', title: run.name }, run.name),
         h('code', { class: 'mltrain-run-id', title: 'Run id' }, run.id),

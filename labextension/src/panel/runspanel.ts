@@ -4,6 +4,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import { IRunRecord, ITarget, MLTrainAPI } from './api';
+import { attemptMark, statusLabel } from '../common/attempts';
 import { h } from '../common/dom';
 import { fmtDateTime, fmtDuration, fmtStarted, fmtValue } from '../common/format';
 import { isFinal } from '../common/statuses';
@@ -297,6 +298,7 @@ export class RunsPanel extends Widget {
             'div',
             { class: 'mltrain-row-line1' },
             h('span', { class: 'mltrain-row-name', 'data-testid': 'mltrain-row-name' }),
+            h('span', { class: 'mltrain-row-attempt', 'data-testid': 'mltrain-row-attempt' }),
             h('code', { class: 'mltrain-row-id', 'data-testid': 'mltrain-row-id' }),
             h(
               'span',
@@ -319,15 +321,19 @@ export class RunsPanel extends Widget {
     }
     const q = (sel: string): HTMLElement => row!.querySelector(sel)!;
     row.dataset.status = run.status;
-    row.title = `${run.name} (${run.id})\n${run.status} on ${run.target}, ${run.ranks} rank(s), mode ${run.mode}\nstarted ${fmtDateTime(run.created)}${run.root_cause ? `\n${run.root_cause.message}` : ''}`;
+    const label = statusLabel(run.status, run.attempt);
+    row.title = `${run.name} (${run.id})\n${label} on ${run.target}, ${run.ranks} rank(s), mode ${run.mode}\nstarted ${fmtDateTime(run.created)}${run.root_cause ? `\n${run.root_cause.message}` : ''}`;
     (row.querySelector('.mltrain-row-check') as HTMLInputElement).checked = this._selected.has(
       run.id
     );
     const glyph = q('.mltrain-status-glyph');
     glyph.textContent = statusGlyph(run.status);
     glyph.dataset.status = run.status;
-    glyph.title = run.status;
+    glyph.title = label;
     q('.mltrain-row-name').textContent = run.name;
+    const mark = q('.mltrain-row-attempt');
+    mark.textContent = attemptMark(run.attempt);
+    mark.title = mark.textContent ? `attempt ${run.attempt}` : '';
     const short = q('.mltrain-row-id');
     short.textContent = shortId(run.id);
     short.title = run.id;

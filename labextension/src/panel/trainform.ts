@@ -82,6 +82,7 @@ export class TrainForm extends Widget {
     this._mode.value = v.mode;
     this._workers = num('workers', v.workers, 1);
     this._ps = num('ps', v.ps, 1);
+    this._maxRestarts = num('max_restarts', v.max_restarts, 0);
     this._name = h('input', {
       type: 'text',
       class: 'mltrain-input',
@@ -156,6 +157,7 @@ export class TrainForm extends Widget {
       row('Nodes', 'nodes', this._nodes),
       row('Mode', 'mode', this._mode),
       this._psRow,
+      row('Max restarts', 'max_restarts', this._maxRestarts),
       row('Name', 'name', this._name),
       row('Experiment', 'experiment', this._experiment, datalist),
       row('Parameters', 'params', this._params),
@@ -200,6 +202,7 @@ export class TrainForm extends Widget {
       this._mode,
       this._workers,
       this._ps,
+      this._maxRestarts,
       this._params,
       this._env
     ]) {
@@ -214,6 +217,7 @@ export class TrainForm extends Widget {
       this._mode,
       this._workers,
       this._ps,
+      this._maxRestarts,
       this._params,
       this._env
     ]) {
@@ -234,6 +238,7 @@ export class TrainForm extends Widget {
       mode: this._mode.value,
       workers: Number(this._workers.value),
       ps: Number(this._ps.value),
+      max_restarts: Number(this._maxRestarts.value),
       name: this._name.value,
       experiment: this._experiment.value,
       params: this._params.value,
@@ -397,6 +402,7 @@ export class TrainForm extends Widget {
     this._mode.value = v.mode;
     this._workers.value = String(v.workers);
     this._ps.value = String(v.ps);
+    this._maxRestarts.value = String(v.max_restarts);
     this._name.value = v.name;
     this._experiment.value = v.experiment;
     this._params.value = v.params;
@@ -446,6 +452,7 @@ export class TrainForm extends Widget {
   private _workers: HTMLInputElement;
   private _ps: HTMLInputElement;
   private _psRow: HTMLElement;
+  private _maxRestarts: HTMLInputElement;
   private _name: HTMLInputElement;
   private _experiment: HTMLInputElement;
   private _params: HTMLTextAreaElement;

@@ -1,4 +1,5 @@
 // The run's header: identity, status, elapsed time, stage timeline, progress, cancel.
+import { stageStatus, statusLabel } from '../common/attempts';
 import { h } from '../common/dom';
 import { fmtDuration, fmtValue } from '../common/format';
 import { isFinal, STAGES } from '../common/statuses';
@@ -11,7 +12,9 @@ const CANCEL_RETRY_MS = 15000;
 function stageList(stages: unknown): [string, number][] {
   return Object.entries(obj(stages))
     .filter((e): e is [string, number] => num(e[1]) !== null)
-    .sort((a, b) => a[1] - b[1] || STAGES.indexOf(a[0]) - STAGES.indexOf(b[0]));
+    .sort(
+      (a, b) => a[1] - b[1] || STAGES.indexOf(stageStatus(a[0])) - STAGES.indexOf(stageStatus(b[0]))
+    );
 }
 
 interface ISegment {
@@ -145,7 +148,7 @@ export class Header {
     if (t.cancel_pending !== this.t.cancel_pending) this.localCancel = false;
     this.t = t;
     const status = str(t.status) || 'Queued';
-    this.status.textContent = status;
+    this.status.textContent = statusLabel(status, t.attempt);
     this.status.dataset.status = status;
     this.status.className = `mltrain-status mltrain-status-${status.toLowerCase()}`;
     const runName = str(t.run_name);
@@ -235,7 +238,7 @@ export class Header {
     const final = this.isFinal();
     segs.forEach(([name, s, e], i) => {
       let x = this.segs.get(name);
-      const cls = `mltrain-stage-${name.toLowerCase()}`;
+      const cls = `mltrain-stage-${stageStatus(name).toLowerCase()}`;
       if (!x) {
         const dur = h('span', { class: 'mltrain-timeline-dur' });
         x = {

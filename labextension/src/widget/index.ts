@@ -8,7 +8,7 @@ import { IEntry, RunBuffers } from './buffers';
 import { Charts } from './charts';
 import { Header } from './header';
 import { LogView } from './logview';
-import { renderOutputs, renderRootCause } from './results';
+import { renderAttempts, renderOutputs, renderRootCause } from './results';
 import { IModel, num, obj, TraitName, TRAITS, Traits } from './traits';
 
 /**
@@ -62,6 +62,11 @@ class RunView {
       role: 'alert',
       hidden: true
     });
+    this.attempts = h('div', {
+      class: 'mltrain-section mltrain-attempts-wrap',
+      'data-testid': 'mltrain-attempts-wrap',
+      hidden: true
+    });
     this.logs = new LogView(this.buffers);
     this.charts = new Charts(this.buffers, () => {
       const created = num(this._get('created'));
@@ -73,6 +78,7 @@ class RunView {
       { class: 'mltrain-widget' },
       this.header.root,
       this.rootCause,
+      this.attempts,
       this.logs.root,
       this.charts.root,
       this.outputs
@@ -145,6 +151,7 @@ class RunView {
     if (changed.has('status') || changed.has('root_cause') || changed.has('exit_codes')) {
       renderRootCause(this.rootCause, t.status, t.root_cause, t.exit_codes);
     }
+    if (changed.has('attempts')) renderAttempts(this.attempts, t.attempts);
     if (changed.has('status') || changed.has('outputs')) {
       renderOutputs(this.outputs, t.status, t.outputs);
     }
@@ -303,6 +310,7 @@ class RunView {
   private changed: Set<TraitName> | null = null;
   private header: Header;
   private rootCause: HTMLDivElement;
+  private attempts: HTMLDivElement;
   private logs: LogView;
   private charts: Charts;
   private outputs: HTMLDivElement;

@@ -1,5 +1,6 @@
 // The root cause of a failed run, and the files a finished run produced.
 import { ansiBlockToHtml } from '../common/ansi';
+import { attemptList, attemptSummaries } from '../common/attempts';
 import { h } from '../common/dom';
 import { failureText, rankRows } from '../common/failure';
 import { fmtBytes } from '../common/format';
@@ -143,6 +144,23 @@ export function renderRootCause(
   }
   box.replaceChildren(...children);
   if (stderr) scrollToEnd(...stderr);
+}
+
+/** Fill the list of a restarted run's earlier attempts and their causes (hidden when none). */
+export function renderAttempts(box: HTMLElement, attempts: unknown): void {
+  const list = attemptSummaries(attempts);
+  box.hidden = list.length === 0;
+  box.replaceChildren(
+    ...(list.length
+      ? [
+          sectionHead(
+            list.length === 1 ? 'Earlier attempt' : 'Earlier attempts',
+            'mltrain-section-head'
+          ),
+          attemptList(list)
+        ]
+      : [])
+  );
 }
 
 /** Fill the list of output files, once the run is final. */

@@ -29,7 +29,9 @@ export const TRAITS = [
   'outputs',
   'log_paths',
   'files_url',
-  'cancel_pending'
+  'cancel_pending',
+  'attempt',
+  'attempts'
 ] as const;
 
 /** A trait's name. */

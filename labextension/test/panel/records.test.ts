@@ -60,6 +60,22 @@ describe('panel filter', () => {
 });
 
 describe('stage timeline', () => {
+  it("shows a restarted run's later attempts in time order", () => {
+    const t = timeline(
+      run({
+        status: 'Running',
+        stages: { Queued: 100, Preparing: 101, Running: 102, 'Running (attempt 2)': 110 }
+      }),
+      120
+    );
+    expect(t.map(s => [s.stage, s.duration])).toEqual([
+      ['Queued', 1],
+      ['Preparing', 1],
+      ['Running', 8],
+      ['Running (attempt 2)', 10]
+    ]);
+  });
+
   it('gives each reached stage its duration; the current one runs to now', () => {
     const t = timeline(run({}), 110);
     expect(t.map(s => [s.stage, s.duration, s.current])).toEqual([

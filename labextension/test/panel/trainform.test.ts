@@ -132,6 +132,42 @@ describe('train form values', () => {
     expect(buildRequest(start, 'nb.ipynb', undefined)).toMatchObject({ np: 2, hang_timeout: 60 });
   });
 
+  it('takes max restarts from the line, remembers it per notebook and sends it', async () => {
+    expect(notebookValues({ np: 2, max_restarts: 2 })).toMatchObject({
+      max_restarts: 2,
+      extra: {}
+    });
+    const start = startingValues({}, { max_restarts: 2 }, null);
+    expect(start.max_restarts).toBe(2);
+    expect(buildRequest(start, 'nb.ipynb', undefined).max_restarts).toBe(2);
+    expect(buildRequest(DEFAULT_VALUES, 'nb.ipynb', undefined)).not.toHaveProperty('max_restarts');
+    expect(() => buildRequest({ ...start, max_restarts: -1 }, 'nb.ipynb', undefined)).toThrow(
+      /Max restarts/
+    );
+    // What was submitted for the notebook wins over its line; it does not carry to others.
+    expect(startingValues({}, { max_restarts: 2 }, { max_restarts: 0 }).max_restarts).toBe(0);
+    const saved = new Map<string, unknown>();
+    const store: IStateStore = {
+      fetch: async id => saved.get(id),
+      save: async (id, value) => void saved.set(id, JSON.parse(JSON.stringify(value)))
+    };
+    const memory = new FormMemory(store);
+    await memory.remember('nb.ipynb', { ...DEFAULT_VALUES, max_restarts: 3 });
+    const again = new FormMemory(store);
+    await again.ready;
+    expect(again.forNotebook('nb.ipynb')?.max_restarts).toBe(3);
+    expect(again.last).not.toHaveProperty('max_restarts');
+    // The form's field fills in from the line and makes the body.
+    const f = open(new FakeAPI({ np: 1, max_restarts: 2 }));
+    await until(() => f.values.max_restarts === 2);
+    const input = f.node.querySelector<HTMLInputElement>(
+      '[data-testid="mltrain-form-max_restarts"]'
+    );
+    expect(input?.value).toBe('2');
+    expect(input?.min).toBe('0');
+    expect(f.request().max_restarts).toBe(2);
+  });
+
   it('remembers what was submitted per notebook, across page loads, the most recent first kept', async () => {
     const saved = new Map<string, unknown>();
     const store: IStateStore = {

@@ -70,6 +70,31 @@ describe('run widget', () => {
     expect(lines[1].textContent).toBe('plain <b>');
   });
 
+  it('names the attempt of a restarted run and lists the earlier attempts with their causes', async () => {
+    const { model, el } = mount({ status: 'Running', attempt: 1, attempts: [] });
+    await frame();
+    expect(q(el, '[data-testid=mltrain-status]').textContent).toBe('Running');
+    expect(q(el, '[data-testid=mltrain-attempts-wrap]').hidden).toBe(true);
+    model.set('attempt', 2);
+    model.set('attempts', [
+      {
+        attempt: 1,
+        started: 1700000000,
+        ended: 1700000010,
+        root_cause: { message: 'rank 0 exited with code 3', rank: 0, error: 'SystemExit: 3' },
+        exit_codes: [3]
+      }
+    ]);
+    await frame();
+    expect(q(el, '[data-testid=mltrain-status]').textContent).toBe('Running (attempt 2)');
+    const box = q(el, '[data-testid=mltrain-attempts-wrap]');
+    expect(box.hidden).toBe(false);
+    const item = q(box, '[data-attempt="1"]');
+    expect(item.textContent).toContain('Attempt 1, ended ');
+    expect(q(item, '.mltrain-attempt-error').textContent).toBe('SystemExit: 3');
+    expect(item.textContent).toContain('rank 0 exited with code 3');
+  });
+
   it('appends the next delta, asks for a fresh history on a gap', async () => {
     const { model, el } = mount({ status: 'Running', history: { seq: 1, logs: { '0': ['a'] } } });
     model.emit({ type: 'delta', seq: 2, logs: { '0': ['b'] } });

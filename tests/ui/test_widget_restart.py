@@ -1,0 +1,69 @@
+"""In a real browser: a ``%%train --max-restarts 1`` cell whose first attempt exits with code 3
+shows ``Running (attempt 2)`` in the widget, then ``Completed (attempt 2)``, with the first
+attempt's cause listed.
+
+The server, browser and notebook helpers are those of ``test_notebook_widget.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import JupyterServer
+from nbformat.v4 import new_code_cell, new_notebook
+from test_notebook_widget import APPS, ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _open_and_run_all
+
+RESTART_CELL = """%%train --max-restarts 1 --name restarts-in-widget
+import sys, time
+import jupyter_mltrain as mt
+print("attempt", mt.attempt(), flush=True)
+if mt.attempt() == 1:
+    sys.exit(3)
+time.sleep(8)
+"""
+
+
+@pytest.fixture
+def restart_lab(tmp_path: Path, home: Path):
+    app_args, page_path = APPS["jupyterlab"]
+    root = tmp_path / "lab"
+    root.mkdir()
+    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(RESTART_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "widget.ipynb")
+    server = JupyterServer(root, tmp_path, app_args).start()
+    try:
+        yield f"{server.url}{page_path}?token={server.token}"
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_restarted_run_shows_its_attempt_and_the_first_cause(restart_lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
+            _open_and_run_all(page, restart_lab)
+            status = page.locator("[data-testid=mltrain-status]")
+            expect(status).to_have_text("Running (attempt 2)", timeout=120_000)
+            attempts = page.locator("[data-testid=mltrain-attempts-wrap]")
+            expect(attempts).to_be_visible()
+            first = attempts.locator("[data-attempt='1']")
+            expect(first).to_contain_text("Attempt 1, ended")
+            expect(first).to_contain_text("exited with code 3")
+            expect(status).to_have_text(re.compile(r"^Completed \(attempt 2\)$"), timeout=120_000)
+            expect(first).to_contain_text("exited with code 3")
+            attempts.scroll_into_view_if_needed()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "widget-restarted.png"), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()
