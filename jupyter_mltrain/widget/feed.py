@@ -56,7 +56,7 @@ class Delta:
 
     logs: dict[str, list[str]] = field(default_factory=dict)
     partial: dict[str, str] = field(default_factory=dict)
-    points: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+    points: dict[str, dict[str, list[list[Any]]]] = field(default_factory=dict)  # [xs, ys] or [xs, ys, attempts]
     x_kind: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     progress: dict[str, Any] | None = None
@@ -92,14 +92,25 @@ class _Series:
     def __init__(self) -> None:
         self.x: list[float] = []
         self.y: list[float] = []
+        self.a: list[int] | None = None  # each point's attempt, once a restarted attempt logged one
 
-    def add(self, x: float, y: float) -> None:
+    def add(self, x: float, y: float, attempt: int = 1) -> None:
+        if attempt > 1 and self.a is None:
+            self.a = [1] * len(self.x)
         self.x.append(x)
         self.y.append(y)
+        if self.a is not None:
+            self.a.append(attempt)
         if len(self.x) > KEEP_POINTS:
             half = len(self.x) // 2  # thin the older half: keep every second point
             self.x = self.x[:half:2] + self.x[half:]
             self.y = self.y[:half:2] + self.y[half:]
+            if self.a is not None:
+                self.a = self.a[:half:2] + self.a[half:]
+
+    def snapshot(self) -> list[list[Any]]:
+        """``[xs, ys]``, or ``[xs, ys, attempts]`` after a restart (copies: the snapshot must not change)."""
+        return [self.x[:], self.y[:]] + ([self.a[:]] if self.a is not None else [])
 
 
 def _count_lines(path: str, start: int, end: int) -> int:
@@ -247,16 +258,21 @@ class RunFeed:
                 x = float(step)
             else:
                 x = round(float(rec.get("time") or self.created) - self.created, 3)
-            self.series.setdefault(name, {}).setdefault(rank, _Series()).add(x, float(value))
+            attempt = int(rec.get("attempt") or 1)
+            self.series.setdefault(name, {}).setdefault(rank, _Series()).add(x, float(value), attempt)
             points = delta.points.setdefault(name, {}).setdefault(key, [[], []])
+            if attempt > 1 and len(points) == 2:
+                points.append([1] * len(points[0]))  # [xs, ys, attempts]: the widget draws attempts apart
             points[0].append(x)
             points[1].append(float(value))
+            if len(points) == 3:
+                points[2].append(attempt)
             delta.x_kind[name] = kind
         for per_rank in delta.points.values():  # a flooding metric the sample's probes missed
             for xy in per_rank.values():
                 if len(xy[0]) > DELTA_POINTS:
                     step = len(xy[0]) // DELTA_POINTS + 1
-                    xy[0], xy[1] = xy[0][::step], xy[1][::step]
+                    xy[:] = [column[::step] for column in xy]
 
     def lines_read(self, rank: int) -> int:
         """How many complete lines of ``rank``'s log this feed has read (shown or skipped)."""
@@ -274,7 +290,7 @@ class RunFeed:
             "logs": {str(r): list(s.lines)[-HISTORY_LINES:] for r, s in self.logs.items()},
             "partial": {str(r): collapse(s.partial) for r, s in self.logs.items() if s.partial},
             # copies: the snapshot must not change as the series grow
-            "series": {m: {str(r): [s.x[:], s.y[:]] for r, s in per.items()} for m, per in self.series.items()},
+            "series": {m: {str(r): s.snapshot() for r, s in per.items()} for m, per in self.series.items()},
             "x_kind": dict(self.x_kind),
             # every complete line read but not in the snapshot (skipped ahead, or older than its last lines)
             "skipped": {

@@ -20,6 +20,9 @@ RESTART_CELL = """%%train --max-restarts 1 --name restarts-in-widget
 import sys, time
 import jupyter_mltrain as mt
 print("attempt", mt.attempt(), flush=True)
+for step in range(3) if mt.attempt() == 1 else range(2, 5):
+    mt.log("loss", 1.0 / (step + mt.attempt()), step=step)
+mt.flush()
 if mt.attempt() == 1:
     sys.exit(3)
 time.sleep(8)
@@ -61,6 +64,11 @@ def test_a_restarted_run_shows_its_attempt_and_the_first_cause(restart_lab) -> N
             expect(first).to_contain_text("exited with code 3")
             expect(status).to_have_text(re.compile(r"^Completed \(attempt 2\)$"), timeout=120_000)
             expect(first).to_contain_text("exited with code 3")
+            # the charts show a step's latest value; "every attempt" draws attempt 1's trail apart
+            every = page.get_by_test_id("mltrain-every-attempt")
+            expect(every).to_be_visible()
+            every.check()
+            expect(page.locator(".mltrain-metrics")).to_contain_text("attempt 1")
             attempts.scroll_into_view_if_needed()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "widget-restarted.png"), full_page=True)

@@ -99,3 +99,21 @@ def test_a_metric_flood_is_sampled_while_a_rare_metric_keeps_every_value(tmp_pat
     assert 0 < len(fast) < 20_000 and fast[-1] == 199_999.0 and fast == sorted(fast)
     assert feed.points_read + feed.metrics_thinned == len(items)
     assert feed.last["fast"]["0"] == 199_999 * 0.5
+
+
+def test_points_of_a_restarted_attempt_carry_their_attempt_to_the_widget(tmp_path: Path) -> None:
+    run = folder(tmp_path)
+    feed = RunFeed(run, ranks=1, created=0.0)
+    metrics = run.metrics_path(0)
+    metrics.write_text(
+        "".join(json.dumps({"name": "loss", "value": 1.0 / (s + 1), "step": s, "time": 1.0}) + "\n" for s in range(3))
+    )
+    delta = feed.poll()
+    assert delta.points["loss"]["0"] == [[0.0, 1.0, 2.0], [1.0, 0.5, 1 / 3]], "no attempts column before a restart"
+    with open(metrics, "a") as fh:
+        for s in (2, 3):
+            fh.write(json.dumps({"name": "loss", "value": 0.1 * s, "step": s, "time": 2.0, "attempt": 2}) + "\n")
+    delta = feed.poll()
+    assert delta.points["loss"]["0"] == [[2.0, 3.0], [0.2, 0.30000000000000004], [2, 2]]
+    xs, ys, attempts = feed.history(seq=2)["series"]["loss"]["0"]
+    assert xs == [0.0, 1.0, 2.0, 2.0, 3.0] and attempts == [1, 1, 1, 2, 2]

@@ -1,10 +1,36 @@
 // Metric series of several ranks: bounded in size, aligned on one x axis, and
 // aggregated over ranks. The one implementation for the widget's and the panel's charts.
 
-/** One series: x ascending in the usual case, y null where a value is not a number. */
+/**
+ * One series: x ascending in the usual case, y null where a value is not a number.
+ * `a` is each point's attempt of a restarted run (`--max-restarts`); absent while every
+ * point is of attempt 1. A restarted attempt re-does the steps after its last checkpoint,
+ * so an x may come once per attempt.
+ */
 export interface ISeries {
   x: number[];
   y: (number | null)[];
+  a?: number[];
+}
+
+/** A record's attempt: a whole number from 1 (absent or anything else means 1). */
+export function toAttempt(v: unknown): number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 1 ? v : 1;
+}
+
+/** Append a point of `attempt` (1 by default) to a series; `a` is created at the first later attempt. */
+export function pushPoint(s: ISeries, x: number, y: number | null, attempt = 1): void {
+  if (attempt !== 1 && !s.a) s.a = new Array<number>(s.x.length).fill(1);
+  s.x.push(x);
+  s.y.push(y);
+  s.a?.push(attempt);
+}
+
+/** The highest attempt among a series' points (1 when it has none of a later one). */
+export function maxAttempt(s: ISeries): number {
+  let m = 1;
+  if (s.a) for (const a of s.a) if (a > m) m = a;
+  return m;
 }
 
 /** Points kept per series; above it the older half is thinned (every second point dropped). */
@@ -43,16 +69,20 @@ export function thin(s: ISeries, max: number = MAX_POINTS): void {
     const half = s.x.length >> 1;
     const x: number[] = [];
     const y: (number | null)[] = [];
+    const a: number[] | undefined = s.a ? [] : undefined;
     for (let i = 0; i < half; i += 2) {
       x.push(s.x[i]);
       y.push(s.y[i]);
+      a?.push(s.a![i]);
     }
     for (let i = half; i < s.x.length; i++) {
       x.push(s.x[i]);
       y.push(s.y[i]);
+      a?.push(s.a![i]);
     }
     s.x = x;
     s.y = y;
+    if (a) s.a = a;
   }
 }
 
@@ -80,7 +110,8 @@ function sameAscendingX(list: readonly ISeries[]): boolean {
 
 /**
  * Several series on one ascending x axis (uPlot's aligned data): x values are
- * the union, y is null where a series has no point. A repeated x keeps the last value.
+ * the union, y is null where a series has no point. A repeated x keeps the value of
+ * its highest attempt (of those, the last).
  */
 export function alignSeries(list: readonly ISeries[]): [number[], ...(number | null)[][]] {
   if (list.length > 0 && sameAscendingX(list)) {
@@ -93,7 +124,18 @@ export function alignSeries(list: readonly ISeries[]): [number[], ...(number | n
   xs.forEach((x, i) => index.set(x, i));
   const ys = list.map(s => {
     const y: (number | null)[] = new Array(xs.length).fill(null);
-    for (let i = 0; i < s.x.length; i++) y[index.get(s.x[i])!] = s.y[i];
+    if (!s.a) {
+      for (let i = 0; i < s.x.length; i++) y[index.get(s.x[i])!] = s.y[i];
+      return y;
+    }
+    const best: number[] = new Array(xs.length).fill(0);
+    for (let i = 0; i < s.x.length; i++) {
+      const j = index.get(s.x[i])!;
+      if (s.a[i] >= best[j]) {
+        best[j] = s.a[i];
+        y[j] = s.y[i];
+      }
+    }
     return y;
   });
   return [Array.from(xs), ...ys];
@@ -138,9 +180,78 @@ export function aggregateRanks<K extends string | number>(
 
 /** The mean over ranks at each x of a metric (ranks missing a point are left out). */
 export function meanOverRanks<K extends string | number>(byRank: ReadonlyMap<K, ISeries>): ISeries {
-  if (byRank.size === 1) return byRank.values().next().value!;
+  if (byRank.size === 1) {
+    const only = byRank.values().next().value!;
+    if (!only.a) return only;
+  }
   const a = aggregateRanks(byRank);
   return { x: a.x, y: a.mean };
+}
+
+/** Each attempt's points of a series, by attempt in ascending order (one entry when never restarted). */
+export function splitAttempts(s: ISeries): Map<number, ISeries> {
+  const out = new Map<number, ISeries>();
+  if (!s.a) {
+    out.set(1, { x: s.x, y: s.y });
+    return out;
+  }
+  for (const n of [...new Set(s.a)].sort((p, q) => p - q)) out.set(n, { x: [], y: [] });
+  for (let i = 0; i < s.x.length; i++) {
+    const t = out.get(s.a[i])!;
+    t.x.push(s.x[i]);
+    t.y.push(s.y[i]);
+  }
+  return out;
+}
+
+/** A metric's series by attempt (ascending), each a map by rank: what "every attempt" draws. */
+export function byAttempt<K extends string | number>(
+  byRank: ReadonlyMap<K, ISeries>
+): Map<number, Map<K, ISeries>> {
+  const out = new Map<number, Map<K, ISeries>>();
+  for (const r of sortRanks(byRank.keys())) {
+    for (const [n, s] of splitAttempts(byRank.get(r)!)) {
+      let m = out.get(n);
+      if (!m) out.set(n, (m = new Map()));
+      m.set(r, s);
+    }
+  }
+  return new Map([...out].sort((p, q) => p[0] - q[0]));
+}
+
+/** One labelled line of a chart. */
+export interface ILabelledSeries {
+  label: string;
+  data: ISeries;
+  /** The attempt drawn, when the line is one attempt's. */
+  attempt?: number;
+}
+
+/**
+ * A line per rank and attempt (`rank 0 · attempt 1`, rank by rank), or with `mean`
+ * a line per attempt of the mean over ranks (`mean · attempt 1`; `meanLabel` names it).
+ */
+export function attemptLines<K extends string | number>(
+  byRank: ReadonlyMap<K, ISeries>,
+  mean = false,
+  meanLabel = 'mean'
+): ILabelledSeries[] {
+  const split = byAttempt(byRank);
+  if (mean) {
+    return [...split].map(([n, m]) => ({
+      label: `${meanLabel} · attempt ${n}`,
+      data: meanOverRanks(m),
+      attempt: n
+    }));
+  }
+  const lines: ILabelledSeries[] = [];
+  for (const r of sortRanks(byRank.keys())) {
+    for (const [n, m] of split) {
+      const s = m.get(r);
+      if (s) lines.push({ label: `rank ${r} · attempt ${n}`, data: s, attempt: n });
+    }
+  }
+  return lines;
 }
 
 /** The mean of the numbers among `values`, or null when there is none. */

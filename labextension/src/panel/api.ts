@@ -157,6 +157,8 @@ export interface IMetricPoint {
   value: number | null;
   step: number | null;
   time: number;
+  /** The attempt of a restarted run that logged it (absent means 1). */
+  attempt?: number;
 }
 
 /** One of a run's files (outputs and logs), by path under the run folder. */
@@ -183,7 +185,7 @@ export interface ITarget {
 
 /** A metric record of the stream: a value, or a progress event. */
 export type StreamMetricRecord =
-  | { name: string; value: number | null; step?: number | null; time: number }
+  | { name: string; value: number | null; step?: number | null; time: number; attempt?: number }
   | { event: 'progress'; step: number; total?: number | null; time: number };
 
 /** Messages of the `runs/{id}/stream` websocket. */

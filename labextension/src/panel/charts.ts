@@ -5,7 +5,14 @@ import { Panel, Widget } from '@lumino/widgets';
 import uPlot from 'uplot';
 import { fmtDuration, fmtValue } from '../common/format';
 import { seriesColor } from '../common/palette';
-import { alignSeries, ISeries, MAX_RANK_LINES, meanOverRanks, sortRanks } from '../common/series';
+import {
+  alignSeries,
+  attemptLines,
+  ILabelledSeries,
+  MAX_RANK_LINES,
+  meanOverRanks,
+  sortRanks
+} from '../common/series';
 import { MetricStore } from './metrics';
 
 const HEIGHT = 170;
@@ -73,7 +80,7 @@ export class LineChart extends Widget {
   }
 
   /** Set what is drawn: series (each with a label) on x of the given kind. */
-  setData(series: { label: string; data: ISeries }[], xKind: 'step' | 'time', last: string): void {
+  setData(series: ILabelledSeries[], xKind: 'step' | 'time', last: string): void {
     this._series = series;
     this._xKind = xKind;
     this._last.textContent = last;
@@ -150,6 +157,7 @@ export class LineChart extends Widget {
     }
     this._plot?.destroy();
     this._shape = shape;
+    const maxAttempt = Math.max(0, ...this._series.map(s => s.attempt ?? 0));
     const opts: uPlot.Options = {
       ...baseOptions(this._width(), this._xKind),
       series: [
@@ -159,6 +167,8 @@ export class LineChart extends Widget {
           stroke: seriesColor(i),
           width: 1.5,
           spanGaps: true,
+          // An earlier attempt's trail is dashed under the attempt that took over.
+          dash: s.attempt !== undefined && s.attempt < maxAttempt ? [4, 3] : undefined,
           value: (_u: uPlot, v: number | null) => fmtValue(v)
         }))
       ]
@@ -166,7 +176,7 @@ export class LineChart extends Widget {
     this._plot = new uPlot(opts, data, this._plotHost);
   }
 
-  private _series: { label: string; data: ISeries }[] = [];
+  private _series: ILabelledSeries[] = [];
   private _xKind: 'step' | 'time' = 'step';
   private _shape = '';
   private _plot: uPlot | null = null;
@@ -191,6 +201,19 @@ export class MetricCharts extends Panel {
     this._empty.node.textContent =
       'No metrics yet. Training code logs them with jupyter_mltrain.log(name, value, step).';
     this.addWidget(this._empty);
+    // "every attempt": shown once a restarted attempt logged a metric.
+    this._attemptsBox = document.createElement('input');
+    this._attemptsBox.type = 'checkbox';
+    this._attemptsBox.dataset.testid = 'mltrain-every-attempt';
+    this._attemptsBox.addEventListener('change', () => this.update());
+    const label = document.createElement('label');
+    label.title =
+      "Draw each attempt's values as its own line (else a step shows its latest attempt's)";
+    label.append(this._attemptsBox, ' every attempt');
+    this._attempts = new Widget({ node: label });
+    this._attempts.addClass('mltrain-every-attempt');
+    this._attempts.setHidden(true);
+    this.insertWidget(0, this._attempts);
     this._thinned = new Widget();
     this._thinned.addClass('mltrain-note');
     this._thinned.node.dataset.testid = 'mltrain-thinned';
@@ -200,6 +223,9 @@ export class MetricCharts extends Panel {
 
   /** Redraw the charts of these metrics (all when omitted). */
   update(names?: Iterable<string>): void {
+    const restarted = this.store.maxAttempt > 1;
+    this._attempts.setHidden(!restarted);
+    const everyAttempt = restarted && this._attemptsBox.checked;
     const list = names ? [...names] : this.store.names;
     for (const name of list) {
       const byRank = this.store.series.get(name);
@@ -211,9 +237,12 @@ export class MetricCharts extends Panel {
         this.addWidget(chart);
       }
       const ranks = sortRanks(byRank.keys());
-      const series =
-        ranks.length > MAX_RANK_LINES
-          ? [{ label: `mean of ${ranks.length} ranks`, data: meanOverRanks(byRank) }]
+      const many = ranks.length > MAX_RANK_LINES;
+      const meanLabel = `mean of ${ranks.length} ranks`;
+      const series: ILabelledSeries[] = everyAttempt
+        ? attemptLines(byRank, many, meanLabel)
+        : many
+          ? [{ label: meanLabel, data: meanOverRanks(byRank) }]
           : ranks.map(r => ({ label: `rank ${r}`, data: byRank.get(r)! }));
       const last = this.store.last(name);
       chart.setData(
@@ -233,6 +262,8 @@ export class MetricCharts extends Panel {
   }
 
   private _charts = new Map<string, LineChart>();
+  private _attempts: Widget;
+  private _attemptsBox: HTMLInputElement;
   private _empty: Widget;
   private _thinned: Widget;
 }

@@ -1,6 +1,6 @@
 // Metric series of a run (per metric, per rank) and the data of the compare view. No DOM here.
 import { fmtParam } from '../common/format';
-import { ISeries, seriesOf, sortRanks, thin, toY } from '../common/series';
+import { ISeries, pushPoint, seriesOf, sortRanks, thin, toAttempt, toY } from '../common/series';
 import { isFinal } from '../common/statuses';
 import { IRunRecord, IMetricPoint, StreamMetricRecord } from './api';
 import { runDuration } from './format';
@@ -24,6 +24,8 @@ export class MetricStore {
   progress: IProgress | null = null;
   /** Values the server left out of the batches (sampled for drawing; all are on disk). */
   thinned = 0;
+  /** The highest attempt of any point (above 1: the run restarted and "every attempt" can be drawn). */
+  maxAttempt = 1;
   private _t0: number | null = null;
 
   constructor(t0: number | null = null) {
@@ -47,7 +49,7 @@ export class MetricStore {
         continue;
       }
       if (typeof r.name !== 'string') continue;
-      this.addPoint(rank, r.name, r.value, r.step ?? null, r.time);
+      this.addPoint(rank, r.name, r.value, r.step ?? null, r.time, r.attempt);
       changed.add(r.name);
     }
     return changed;
@@ -58,10 +60,21 @@ export class MetricStore {
     this.series.clear();
     this.xKind.clear();
     this.thinned = 0;
-    for (const p of points) this.addPoint(p.rank, p.name, p.value, p.step, p.time);
+    this.maxAttempt = 1;
+    for (const p of points) this.addPoint(p.rank, p.name, p.value, p.step, p.time, p.attempt);
   }
 
-  addPoint(rank: number, name: string, value: unknown, step: number | null, time: number): void {
+  /** Add one point of `rank` (of `attempt`, 1 when absent). */
+  addPoint(
+    rank: number,
+    name: string,
+    value: unknown,
+    step: number | null,
+    time: number,
+    attempt?: unknown
+  ): void {
+    const n = toAttempt(attempt);
+    if (n > this.maxAttempt) this.maxAttempt = n;
     if (this._t0 === null && isFinite(time)) this._t0 = time;
     let kind = this.xKind.get(name);
     if (!kind) {
@@ -80,8 +93,7 @@ export class MetricStore {
     } else {
       x = (isFinite(time) ? time : 0) - (this._t0 ?? 0);
     }
-    s.x.push(x);
-    s.y.push(toY(value));
+    pushPoint(s, x, toY(value), n);
     thin(s);
   }
 

@@ -1,6 +1,6 @@
 // The widget's memory of a run's logs and metric series: built from a `history`
 // snapshot, extended by `delta` messages, bounded in size. No DOM here.
-import { ISeries, seriesOf, thin, toY } from '../common/series';
+import { ISeries, pushPoint, seriesOf, thin, toAttempt, toY } from '../common/series';
 import { obj } from './traits';
 
 /** Lines kept per rank (older ones are dropped and counted). */
@@ -49,9 +49,12 @@ export class RunBuffers {
   batch = 0;
   /** Sequence number of the last applied delta; null when unknown. */
   seq: number | null = null;
+  /** The highest attempt of any point (above 1: the run restarted). */
+  maxAttempt = 1;
 
   /** Forget everything. */
   reset(): void {
+    this.maxAttempt = 1;
     this.logs = new Map();
     this.series = new Map();
     this.xKind = {};
@@ -87,18 +90,23 @@ export class RunBuffers {
     return added.length > MAX_LINES ? added.slice(-MAX_LINES) : added;
   }
 
-  /** Append `[xs, ys]` to a metric's series of a rank; whether there were any. */
+  /**
+   * Append `[xs, ys]` or `[xs, ys, attempts]` (each point's attempt of a restarted run;
+   * absent or a missing entry means 1) to a metric's series of a rank; whether there were any.
+   */
   private _addPoints(metric: string, rank: string, pts: unknown): boolean {
     if (!Array.isArray(pts) || pts.length < 2) return false;
-    const [xs, ys] = pts as unknown[];
+    const [xs, ys, as] = pts as unknown[];
     if (!Array.isArray(xs) || !Array.isArray(ys)) return false;
+    const attempts: unknown[] = Array.isArray(as) ? as : [];
     const s = seriesOf(this.series, metric, rank);
     const n = Math.min(xs.length, ys.length);
     for (let i = 0; i < n; i++) {
       const x = Number(xs[i]);
       if (!isFinite(x)) continue;
-      s.x.push(x);
-      s.y.push(toY(ys[i]));
+      const a = toAttempt(attempts[i]);
+      if (a > this.maxAttempt) this.maxAttempt = a;
+      pushPoint(s, x, toY(ys[i]), a);
     }
     thin(s);
     return n > 0;

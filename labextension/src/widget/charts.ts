@@ -7,6 +7,7 @@ import { minMaxLines, seriesColor } from '../common/palette';
 import {
   aggregateRanks,
   alignSeries,
+  attemptLines,
   ISeries,
   MAX_RANK_LINES,
   meanOf,
@@ -25,6 +26,8 @@ interface IChartData {
   labels: string[];
   mode: Mode;
   time: boolean;
+  /** Each line's attempt when "every attempt" draws them (an earlier attempt's line is dashed). */
+  attempts?: number[];
 }
 
 interface IChart {
@@ -67,6 +70,22 @@ export class Charts {
       this.modeChosen = true;
       this.update(null);
     });
+    this.attemptsBox = h('input', {
+      type: 'checkbox',
+      'data-testid': 'mltrain-every-attempt'
+    });
+    this.attemptsBox.addEventListener('change', () => this.update(null));
+    this.attemptsLabel = h(
+      'label',
+      {
+        class: 'mltrain-every-attempt',
+        title:
+          "Draw each attempt's values as its own line (else a step shows its latest attempt's)",
+        hidden: true
+      },
+      this.attemptsBox,
+      ' every attempt'
+    );
     this.grid = h('div', { class: 'mltrain-chart-grid' });
     this.empty = h('div', { class: 'mltrain-placeholder' }, 'No metrics logged yet.');
     this.table = h('table', {
@@ -77,7 +96,7 @@ export class Charts {
     this.root = h(
       'div',
       { class: 'mltrain-section mltrain-metrics' },
-      sectionHead('Metrics', 'mltrain-section-head', this.modeSelect),
+      sectionHead('Metrics', 'mltrain-section-head', this.attemptsLabel, this.modeSelect),
       this.empty,
       this.grid,
       h('div', { class: 'mltrain-table-wrap' }, this.table)
@@ -117,6 +136,7 @@ export class Charts {
   /** Redraw the charts of `metrics` (all when null). */
   update(metrics: Iterable<string> | null): void {
     const series = this.buffers.series;
+    this.attemptsLabel.hidden = this.buffers.maxAttempt <= 1;
     const names = metrics ? [...metrics] : [...series.keys()];
     if (!metrics) {
       for (const name of [...this.charts.keys()]) if (!series.has(name)) this._remove(name);
@@ -138,6 +158,18 @@ export class Charts {
     const shift = (xs: number[]): number[] =>
       time && created !== null ? xs.map(x => (x > 1e8 ? x - created : x)) : xs;
     const mode: Mode = ranks.length > 1 ? this.mode : 'rank';
+    if (this.buffers.maxAttempt > 1 && this.attemptsBox.checked) {
+      // Every attempt: a line per rank and attempt, or (mean, min–max) the mean of each attempt.
+      const lines = attemptLines(byRank, mode !== 'rank');
+      const [xs, ...ys] = alignSeries(lines.map(l => l.data));
+      return {
+        data: [shift(xs), ...ys],
+        labels: lines.map(l => l.label),
+        mode: mode === 'rank' ? 'rank' : 'mean',
+        time,
+        attempts: lines.map(l => l.attempt ?? 1)
+      };
+    }
     if (mode === 'rank') {
       const [xs, ...ys] = alignSeries(ranks.map(r => byRank.get(r)!));
       return { data: [shift(xs), ...ys], labels: ranks.map(r => `rank ${r}`), mode, time };
@@ -201,9 +233,16 @@ export class Charts {
     if (d.mode === 'minmax') {
       for (const l of mm.lines) series.push({ ...line, ...l });
     } else {
-      d.labels.forEach((label, i) =>
-        series.push({ ...line, label, stroke: seriesColor(d.mode === 'mean' ? 0 : i) })
-      );
+      const latest = Math.max(0, ...(d.attempts ?? []));
+      d.labels.forEach((label, i) => {
+        const a = d.attempts?.[i];
+        series.push({
+          ...line,
+          label,
+          stroke: seriesColor(d.mode === 'mean' && !d.attempts ? 0 : i),
+          dash: a !== undefined && a < latest ? [4, 3] : undefined
+        });
+      });
     }
     return {
       width: this._width(c),
@@ -299,6 +338,8 @@ export class Charts {
   private modeChosen = false;
   private resizeQueued = false;
   private modeSelect: HTMLSelectElement;
+  private attemptsBox: HTMLInputElement;
+  private attemptsLabel: HTMLLabelElement;
   private grid: HTMLDivElement;
   private empty: HTMLDivElement;
   private table: HTMLTableElement;

@@ -156,3 +156,26 @@ describe('metric store', () => {
     expect(s.count('loss')).toBe(2);
   });
 });
+
+describe('metric store of a restarted run', () => {
+  it('keeps each record attempt and the highest one seen', () => {
+    const s = new MetricStore();
+    s.addRecords(0, [
+      { name: 'loss', value: 3, step: 0, time: 1 },
+      { name: 'loss', value: 2, step: 1, time: 2 }
+    ]);
+    expect(s.maxAttempt).toBe(1);
+    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1], y: [3, 2] });
+    s.addRecords(0, [{ name: 'loss', value: 1.5, step: 1, time: 9, attempt: 2 }]);
+    expect(s.maxAttempt).toBe(2);
+    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1, 1], y: [3, 2, 1.5], a: [1, 1, 2] });
+    s.load([
+      { rank: 0, name: 'loss', value: 2, step: 0, time: 5, attempt: 3 },
+      { rank: 0, name: 'loss', value: 4, step: 0, time: 1 }
+    ]);
+    expect(s.maxAttempt).toBe(3);
+    expect(s.series.get('loss')!.get(0)!.a).toEqual([3, 1]);
+    s.load([]);
+    expect(s.maxAttempt).toBe(1);
+  });
+});

@@ -68,3 +68,42 @@ describe('widget buffers', () => {
     expect(ch.lines.get('0')!.length).toBe(MAX_LINES);
   });
 });
+
+describe('series of a restarted run', () => {
+  it('reads [xs, ys, attempts] from history and deltas; [xs, ys] means attempt 1', () => {
+    const b = new RunBuffers();
+    b.loadHistory({
+      seq: 1,
+      series: {
+        loss: {
+          '0': [
+            [0, 1],
+            [5, 4]
+          ]
+        }
+      }
+    });
+    expect(b.maxAttempt).toBe(1);
+    expect(b.series.get('loss')!.get('0')).toEqual({ x: [0, 1], y: [5, 4] });
+    b.applyDelta({
+      seq: 2,
+      points: {
+        loss: {
+          '0': [
+            [1, 2],
+            [3.5, 3],
+            [2, 2]
+          ]
+        }
+      }
+    });
+    expect(b.maxAttempt).toBe(2);
+    expect(b.series.get('loss')!.get('0')).toEqual({
+      x: [0, 1, 1, 2],
+      y: [5, 4, 3.5, 3],
+      a: [1, 1, 2, 2]
+    });
+    b.reset();
+    expect(b.maxAttempt).toBe(1);
+  });
+});
