@@ -62,7 +62,10 @@ def test_a_failed_run_headlines_its_exception_in_the_widget(failing_lab) -> None
             assert error.bounding_box()["y"] < message.bounding_box()["y"]
             table = page.get_by_test_id("mltrain-rank-table")
             expect(table.locator("tr[data-rank='1']")).to_contain_text("exit code 1")
-            expect(table.locator("tr[data-rank='0']")).to_contain_text("stopped by the supervisor")
+            # rank 0 was stopped by the supervisor; under load its end may not have been reported in time
+            expect(table.locator("tr[data-rank='0']")).to_contain_text(
+                re.compile("stopped by the supervisor|never reported")
+            )
             # The stderr tail (under the traceback) opens on its last lines.
             cause.locator(".mltrain-rc-details summary").click()
             tail = cause.get_by_test_id("mltrain-rc-stderr")
