@@ -7,8 +7,10 @@ by Playwright. The screenshots are kept in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -72,20 +74,29 @@ APPS = {
 }
 
 
-@pytest.fixture(params=sorted(APPS))
-def lab(request, tmp_path: Path, home: Path):
-    app_args, page_path = APPS[request.param]
+@contextlib.contextmanager
+def serving_notebooks(tmp_path: Path, app: str, notebooks: dict[str, str]) -> Iterator[str]:
+    """A real server of ``app`` over notebooks (``name: %%train cell``, each after ``%load_ext``); yields the URL
+    of ``widget.ipynb`` with the token."""
+    app_args, page_path = APPS[app]
     root = tmp_path / "lab"
     root.mkdir()
-    for name, cell in (("widget.ipynb", CELL), ("cancel.ipynb", CANCEL_CELL), ("flood.ipynb", FLOOD_CELL)):
+    for name, cell in notebooks.items():
         nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(cell)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / name)
     server = JupyterServer(root, tmp_path, app_args).start()
     try:
-        yield request.param, f"{server.url}{page_path}?token={server.token}"
+        yield f"{server.url}{page_path}?token={server.token}"
     finally:
         server.stop()
+
+
+@pytest.fixture(params=sorted(APPS))
+def lab(request, tmp_path: Path, home: Path):
+    cells = {"widget.ipynb": CELL, "cancel.ipynb": CANCEL_CELL, "flood.ipynb": FLOOD_CELL}
+    with serving_notebooks(tmp_path, request.param, cells) as url:
+        yield request.param, url
 
 
 def _open_and_run_all(page, page_url: str) -> None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from helpers import JupyterServer
-from nbformat.v4 import new_code_cell, new_notebook
-from test_notebook_widget import APPS, ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _open_and_run_all
+from test_notebook_widget import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _open_and_run_all, serving_notebooks
 
 FAIL_CELL = """%%train --np 2 --name fails-in-widget
 import sys, time
@@ -29,17 +26,8 @@ time.sleep(60)
 
 @pytest.fixture
 def failing_lab(tmp_path: Path, home: Path):
-    app_args, page_path = APPS["jupyterlab"]
-    root = tmp_path / "lab"
-    root.mkdir()
-    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(FAIL_CELL)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "widget.ipynb")
-    server = JupyterServer(root, tmp_path, app_args).start()
-    try:
-        yield f"{server.url}{page_path}?token={server.token}"
-    finally:
-        server.stop()
+    with serving_notebooks(tmp_path, "jupyterlab", {"widget.ipynb": FAIL_CELL}) as url:
+        yield url
 
 
 @pytest.mark.timeout(300)

@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from helpers import JupyterServer
-from nbformat.v4 import new_code_cell, new_notebook
-from test_notebook_widget import APPS, ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _open_and_run_all
+from test_notebook_widget import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, _open_and_run_all, serving_notebooks
 
 # Metrics and a few lines at once, then nothing new for its last 1.5 s (a DDP run's barrier and
 # teardown, say). The last line says when it was written (this machine's clock, as the page's).
@@ -55,19 +52,11 @@ _WATCH = """() => {
 
 @pytest.fixture
 def short_lab(tmp_path: Path, home: Path):
-    app_args, page_path = APPS["jupyterlab"]
-    root = tmp_path / "lab"
-    root.mkdir()
-    for name, flags in (("short.ipynb", ""), ("short_wait.ipynb", " --wait")):
-        cells = [new_code_cell("%load_ext jupyter_mltrain"), new_code_cell(SHORT_CELL.format(flags=flags))]
-        nb = new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, root / name)
-    server = JupyterServer(root, tmp_path, app_args).start()
-    try:
-        yield f"{server.url}{page_path}?token={server.token}"
-    finally:
-        server.stop()
+    cells = {
+        name: SHORT_CELL.format(flags=flags) for name, flags in (("short.ipynb", ""), ("short_wait.ipynb", " --wait"))
+    }
+    with serving_notebooks(tmp_path, "jupyterlab", cells) as url:
+        yield url
 
 
 @pytest.mark.timeout(300)
