@@ -69,29 +69,13 @@ class Restarts(HangWatch):
         self.launcher.kill()
         leftovers = kill_run_processes(self.run_id, exclude=frozenset({os.getpid()}))
         failed = self.root_cause
-        previous = {
-            "attempt": self.attempt,
-            "started": self.attempt_started,
-            "ended": time.time(),
-            "root_cause": failed.to_dict(),
-            "exit_codes": [self._exit_code(r) for r in range(self.spec.world_size)],
-        }
-        done = [*self.store.get(self.run_id).attempts, previous]
-        self.attempt += 1
-        total = self.spec.max_restarts + 1
-        note = f"attempt {self.attempt} of {total} (attempt {self.attempt - 1}: {failed.message})"
+        note = f"attempt {self.attempt + 1} of {self.spec.max_restarts + 1} (attempt {self.attempt}: {failed.message})"
         print(f"mltrain: restarting: {note}; killed {len(leftovers)} leftover process(es)", file=sys.stderr, flush=True)
-        for rank in range(self.spec.world_size):  # each log says where one attempt ends and the next begins
-            self._append(self.log_files, rank, "logs", f"rank-{rank}.log", f"\n---- mltrain: {note} ----\n".encode())
+        self._next_attempt(failed, time.time(), note)
         self.root_cause = None
         self.hang = None
         self.stopping_since = self.killed_at = None
         self.chief_done = False
-        for table in (self.exits, self.started, self.stderr_tail, self.last_seen, self.last_output):
-            table.clear()
-        self.attempt_started = time.time()
-        self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
-        self.store.set_status(self.run_id, Status.RUNNING, stage=f"{Status.RUNNING.value} (attempt {self.attempt})")
         target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir, attempt=self.attempt)  # fresh ports
         write_json_atomic(self.run_dir / "plan.json", self.plan.public())
@@ -119,22 +103,25 @@ class Restarts(HangWatch):
     def _requeued_job_started(self) -> None:
         """The requeued job's first rank is back: close the attempt it ended and count the next."""
         assert self.requeue is not None
+        requeue, self.requeue = self.requeue, None
+        self._next_attempt(requeue, requeue.time, f"attempt {self.attempt + 1} ({requeue.message})")
+
+    def _next_attempt(self, cause: RootCause, ended: float, note: str) -> None:
+        """Close the attempt that ``cause`` ended (kept in the record), count the next, mark it in every log."""
         previous = {
             "attempt": self.attempt,
             "started": self.attempt_started,
-            "ended": self.requeue.time,
-            "root_cause": self.requeue.to_dict(),
+            "ended": ended,
+            "root_cause": cause.to_dict(),
             "exit_codes": [self._exit_code(r) for r in range(self.spec.world_size)],
         }
-        note = f"attempt {self.attempt + 1} ({self.requeue.message})"
-        self.requeue = None
+        done = [*self.store.get(self.run_id).attempts, previous]
         self.attempt += 1
         self.attempt_started = time.time()
         for table in (self.exits, self.started, self.stderr_tail, self.last_seen, self.last_output):
             table.clear()
-        for rank in range(self.spec.world_size):
+        for rank in range(self.spec.world_size):  # each log says where one attempt ends and the next begins
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", f"\n---- mltrain: {note} ----\n".encode())
-        done = [*self.store.get(self.run_id).attempts, previous]
         self.store.update(self.run_id, attempt=self.attempt, attempts=done, heartbeat=time.time())
         self.store.set_status(self.run_id, Status.RUNNING, stage=f"{Status.RUNNING.value} (attempt {self.attempt})")
 
