@@ -9,6 +9,8 @@
     mltrain cancel RUN
     mltrain outputs RUN --to DIR
     mltrain targets [--json]
+    mltrain register RUN NAME [--path P] [--alias A]; mltrain models ls|show|download|alias|rm|export
+    mltrain serve MODEL ... [--port P] [--token T] [--max-batch N]; mltrain services ls|stop
 
 Options come before SCRIPT; everything after SCRIPT goes to the script, as with torchrun.
 Exit codes: 0 success, 1 a run that did not complete (``--wait``), 2 bad input.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from jupyter_mltrain.cli.models import add_model_commands, models_command
+from jupyter_mltrain.cli.serve import add_serve_commands, serve_command
 from jupyter_mltrain.cli.tables import fmt_time as _fmt_time
 from jupyter_mltrain.cli.tables import print_table as _print_table
 from jupyter_mltrain.engine.spec import RunSpec
@@ -129,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add_model_commands(sub)
+    add_serve_commands(sub)
 
     p = sub.add_parser(
         "doctor",
@@ -276,6 +280,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.command in ("register", "models"):
         return models_command(args)
+    if args.command in ("serve", "services"):
+        return serve_command(args)
     if args.command == "doctor":
         from jupyter_mltrain.doctor import main_report
 
@@ -391,7 +397,11 @@ def run_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mltrain``."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "action", None) == "export" and args.alias is None and len(extra) == 1:
+        args.alias = extra[0]  # `models export NAME --format mlflow DIR`: argparse takes no positional after an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return run_command(args)
     except RunFailed as exc:

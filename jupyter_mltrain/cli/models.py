@@ -32,27 +32,15 @@ def add_model_commands(sub: Any) -> None:
 
     p = sub.add_parser(
         "models",
-        help="registered models: ls, show, download, alias, rm",
+        help="registered models: ls, show, download, alias, rm, export",
         description="MODEL is NAME (the newest version), NAME:VERSION or NAME@ALIAS.",
     )
-    p.add_argument("action", choices=["ls", "show", "download", "alias", "rm"])
-    p.add_argument("model", nargs="?", help="NAME, NAME:VERSION or NAME@ALIAS (show, download, alias, rm)")
-    p.add_argument("alias", nargs="?", help="alias: the alias to point at MODEL")
+    p.add_argument("action", choices=["ls", "show", "download", "alias", "rm", "export"])
+    p.add_argument("model", nargs="?", help="NAME, NAME:VERSION or NAME@ALIAS (show, download, alias, rm, export)")
+    p.add_argument("alias", nargs="?", help="alias: the alias to point at MODEL; export: the directory to write")
+    p.add_argument("--format", default="mlflow", choices=["mlflow"], help="export: the format (mlflow)")
     p.add_argument("--to", default=".", help="download: the destination folder (default .)")
     p.add_argument("--json", action="store_true")
-
-
-def _model_ref(text: str | None) -> tuple[str, int | None, str | None]:
-    """``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS`` as (name, version, alias)."""
-    if not text:
-        raise MLTrainError("which model? NAME, NAME:VERSION or NAME@ALIAS (`mltrain models ls` lists them)")
-    if "@" in text:
-        name, alias = text.split("@", 1)
-        return name, None, alias
-    name, _, version = text.partition(":")
-    if version and not version.isdigit():
-        raise MLTrainError(f"bad version {version!r} in {text!r}: expected NAME:NUMBER")
-    return name, int(version) if version else None, None
 
 
 def models_command(args: argparse.Namespace) -> int:
@@ -61,6 +49,7 @@ def models_command(args: argparse.Namespace) -> int:
     from jupyter_mltrain.engine.spec import parse_assignments
     from jupyter_mltrain.engine.store import Store
     from jupyter_mltrain.models import Model, Registry
+    from jupyter_mltrain.models.registry import parse_ref
 
     store = Store()
     if args.command == "register":
@@ -86,7 +75,7 @@ def models_command(args: argparse.Namespace) -> int:
             ]
             print_table(rows, ["NAME", "VERSION", "ALIASES", "FRAMEWORK", "RUN", "CREATED"])
         return EXIT_OK
-    name, version, alias = _model_ref(args.model)
+    name, version, alias = parse_ref(args.model)
     model = registry.get(name, version=version, alias=alias)
     if args.action == "show":
         data = model.to_dict()
@@ -105,6 +94,13 @@ def models_command(args: argparse.Namespace) -> int:
             raise MLTrainError("models alias NAME:VERSION ALIAS: which alias?")
         registry.set_alias(model.name, args.alias, model.version)
         print(f"{model.name}@{args.alias} -> version {model.version}")
+        return EXIT_OK
+    if args.action == "export":
+        from jupyter_mltrain.models.mlflow_export import export_mlflow
+
+        if not args.alias:
+            raise MLTrainError("models export NAME[:VERSION] --format mlflow DIR: which directory?")
+        print(export_mlflow(registry, model, Path(args.alias)))
         return EXIT_OK
     registry.delete(model.name, model.version)
     print(f"removed {model.name} version {model.version}")

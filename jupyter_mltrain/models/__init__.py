@@ -1,4 +1,4 @@
-"""Models: a registry of versioned models made by runs (serving and export come next, in this package)."""
+"""Models: a registry of versioned models made by runs with their serving (``models.serving``)."""
 
 from jupyter_mltrain.models.registry import Model, ModelError, Registry
 

@@ -55,6 +55,19 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
+def parse_ref(text: str | None) -> tuple[str, int | None, str | None]:
+    """``NAME`` (the newest version), ``NAME:VERSION`` or ``NAME@ALIAS`` as (name, version, alias)."""
+    if not text:
+        raise ModelError("which model? NAME, NAME:VERSION or NAME@ALIAS (`mltrain models ls` lists them)")
+    if "@" in text:
+        name, alias = text.split("@", 1)
+        return name, None, alias
+    name, _, version = text.partition(":")
+    if version and not version.isdigit():
+        raise ModelError(f"bad version {version!r} in {text!r}: expected NAME:NUMBER")
+    return name, int(version) if version else None, None
+
+
 @dataclass
 class Model:
     """One registered version of a model: its files, framework, tags, aliases and the run that made it."""
@@ -100,6 +113,12 @@ class Model:
     def delete(self) -> None:
         """Remove this version; files that no other version uses are removed with it."""
         Registry(self.home).delete(self.name, self.version)
+
+    def serve(self, *, port: int = 0, host: str = "127.0.0.1", token: str | None = None, **options: Any) -> Any:
+        """Serve this version in the background (``mltrain serve``); the Service handle has .url, .predict, .stop."""
+        from jupyter_mltrain.models.serving.services import start
+
+        return start(self.name, self.version, host=host, port=port, token=token, home=self.home, **options)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the CLI's ``--json``)."""
