@@ -48,6 +48,10 @@ def add_serve_commands(sub: Any) -> None:
         help="wait up to MS milliseconds for a batch to fill (default 0: run at once when the model is idle)",
     )  # fmt: skip
     p.add_argument("--workers", type=int, default=1, help="model calls at the same time (default 1)")
+    p.add_argument(
+        "--threads", type=int, default=1,
+        help="threads per model call, torch and ONNX (default 1: fastest for small models; more for big ones)",
+    )  # fmt: skip
     p.add_argument("--max-body-mb", type=int, default=64, help="largest request body in MB (default 64)")
     p.add_argument("--service-id", help=argparse.SUPPRESS)
 
@@ -96,6 +100,7 @@ def serve_command(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         batch_wait_ms=args.batch_wait,
         workers=args.workers,
+        threads=args.threads,
         max_body_mb=args.max_body_mb,
         service_id=args.service_id,
     )

@@ -67,9 +67,10 @@ def model_file(root: Path, signature: Signature | None, framework: str, suffixes
     return found[0]
 
 
-def _torchscript(root: Path, signature: Signature | None) -> Predictor:
+def _torchscript(root: Path, signature: Signature | None, threads: int) -> Predictor:
     import torch
 
+    torch.set_num_threads(threads)
     if signature is None:
         raise ModelError(
             "a TorchScript model needs signature.json beside it to be served (its input names, shapes and types): "
@@ -80,7 +81,7 @@ def _torchscript(root: Path, signature: Signature | None) -> Predictor:
     out_names = [s.name for s in signature.outputs]
 
     def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.jit.optimized_execution(False):
             result = module(*(torch.from_numpy(inputs[n]) for n in names))
         outputs = result if isinstance(result, (tuple, list)) else (result,)
         return {n: t.numpy() for n, t in zip(out_names, outputs, strict=True)}
@@ -88,10 +89,14 @@ def _torchscript(root: Path, signature: Signature | None) -> Predictor:
     return Predictor("torchscript", signature, run)
 
 
-def _onnx(root: Path, signature: Signature | None) -> Predictor:
+def _onnx(root: Path, signature: Signature | None, threads: int) -> Predictor:
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(model_file(root, signature, "onnx")), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(
+        str(model_file(root, signature, "onnx")), options, providers=["CPUExecutionProvider"]
+    )
     if signature is None:
         signature = Signature(
             tuple(TensorSpec(i.name, _dims(i.shape), normalise(i.type)) for i in session.get_inputs()),
@@ -105,7 +110,7 @@ def _onnx(root: Path, signature: Signature | None) -> Predictor:
     return Predictor("onnx", signature, run)
 
 
-def _keras(root: Path, signature: Signature | None) -> Predictor:
+def _keras(root: Path, signature: Signature | None, threads: int) -> Predictor:
     import keras
 
     model = keras.models.load_model(str(model_file(root, signature, "keras")))
@@ -130,7 +135,7 @@ def _keras(root: Path, signature: Signature | None) -> Predictor:
     return Predictor("keras", signature, run)
 
 
-def _saved_model(root: Path, signature: Signature | None) -> Predictor:
+def _saved_model(root: Path, signature: Signature | None, threads: int) -> Predictor:
     import tensorflow as tf
 
     folder = root if (root / "saved_model.pb").exists() else next(p.parent for p in root.rglob("saved_model.pb"))
@@ -152,7 +157,7 @@ def _saved_model(root: Path, signature: Signature | None) -> Predictor:
     return Predictor("tensorflow", signature, run)
 
 
-LOADERS: dict[str, Callable[[Path, Signature | None], Predictor]] = {
+LOADERS: dict[str, Callable[[Path, Signature | None, int], Predictor]] = {
     "torchscript": _torchscript,
     "onnx": _onnx,
     "keras": _keras,
@@ -160,8 +165,12 @@ LOADERS: dict[str, Callable[[Path, Signature | None], Predictor]] = {
 }
 
 
-def load(root: Path, framework: str | None) -> Predictor:
-    """Load the model at ``root`` (a file, or a folder with ``signature.json`` beside the model file)."""
+def load(root: Path, framework: str | None, threads: int = 1) -> Predictor:
+    """Load the model at ``root`` (a file, or a folder with ``signature.json`` beside the model file).
+
+    ``threads``: the threads one call of a torch or ONNX model may use. One is fastest for small models on a
+    shared CPU (a batch of requests is still one call); give big models more.
+    """
     if framework == "torch":
         raise ModelError(
             "this version is a torch state_dict, which holds weights but not the model's code, so it cannot be "
@@ -171,4 +180,4 @@ def load(root: Path, framework: str | None) -> Predictor:
     if framework not in LOADERS:
         raise ModelError(f"cannot serve a model of framework {framework!r}; served: {', '.join(LOADERS)}")
     folder = root if root.is_dir() else root.parent
-    return LOADERS[framework](root, Signature.read(folder / SIGNATURE_FILE))
+    return LOADERS[framework](root, Signature.read(folder / SIGNATURE_FILE), max(1, threads))

@@ -37,6 +37,7 @@ class ServeConfig:
     max_batch: int = 32
     batch_wait_ms: float = 0.0
     workers: int = 1
+    threads: int = 1
     max_body_mb: int = 64
     service_id: str | None = None
 
@@ -109,7 +110,7 @@ def serve(config: ServeConfig, home: Path | None = None) -> int:
             for model in models:
                 label = f"{model.name}:{model.version}"
                 root = registry.download(model, Path(tmp) / model.name / str(model.version))
-                predictor = loaders.load(root, model.framework)
+                predictor = loaders.load(root, model.framework, config.threads)
 
                 def on_batch(rows: int, seconds: float, label: str = label, metrics: Metrics = state.metrics) -> None:
                     metrics.batch_size.labels(label).observe(rows)

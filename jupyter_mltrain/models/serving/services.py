@@ -222,6 +222,7 @@ def start(
     max_batch: int = 32,
     batch_wait_ms: float = 0.0,
     workers: int = 1,
+    threads: int = 1,
     home: str | os.PathLike[str] | None = None,
     timeout: float = 120.0,
 ) -> Service:
@@ -233,7 +234,7 @@ def start(
     command = [
         sys.executable, "-m", "jupyter_mltrain.cli", "serve", ref, "--host", host, "--port", str(port),
         "--max-batch", str(max_batch), "--batch-wait", str(batch_wait_ms), "--workers", str(workers),
-        "--service-id", service_id,
+        "--threads", str(threads), "--service-id", service_id,
     ]  # fmt: skip
     env = {**os.environ, "MLTRAIN_HOME": str(root)}
     env.pop(TOKEN_ENV, None)
