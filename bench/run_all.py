@@ -25,6 +25,7 @@ import load
 import log_cost
 import resubmit
 import server
+import serving
 import widget
 from _common import HERE, RESULTS, Row, render_table
 
@@ -36,6 +37,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("notebook widget", widget.run),
     ("server extension", server.run),
     ("load", load.run),
+    ("model serving", serving.run),
 ]
 
 
