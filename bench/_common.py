@@ -29,9 +29,9 @@ from jupyter_mltrain.engine.store import (
     RunRecord,
     Status,
     Store,
-    process_alive,
     write_json_atomic,
 )
+from jupyter_mltrain.hostside.procs import process_alive
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

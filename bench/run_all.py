@@ -26,6 +26,8 @@ import log_cost
 import resubmit
 import server
 import serving
+import sweep_overhead
+import telemetry_cost
 import widget
 from _common import HERE, RESULTS, Row, render_table
 
@@ -38,6 +40,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("server extension", server.run),
     ("load", load.run),
     ("model serving", serving.run),
+    ("telemetry cost", telemetry_cost.run),
 ]
 
 

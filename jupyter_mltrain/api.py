@@ -30,6 +30,7 @@ from jupyter_mltrain.engine.plan import make_plan
 from jupyter_mltrain.engine.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
 from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER, RunSpec
 from jupyter_mltrain.engine.store import (
+    Labels,
     RunFolder,
     RunRecord,
     Status,
@@ -264,8 +265,8 @@ def _store_inside(source: Path, home: Path) -> tuple[str, ...]:
     return (f"/{rel.as_posix()}/",) if str(rel) != "." else ()
 
 
-class Run:
-    """One run: its status, logs, metrics and outputs, live or finished."""
+class Run(Labels):
+    """One run: its status, logs, metrics and outputs, live or finished; its ``tags`` and ``note`` (``Labels``)."""
 
     def __init__(self, run_id: str, store: Store | None = None) -> None:
         self.store = store or Store()
@@ -373,12 +374,17 @@ class Run:
         """
         return self.folder.all_metrics(every_attempt)
 
-    def cancel(self, by: str = "api") -> bool:
-        """Ask the supervisor to stop every rank; False if the run had already ended."""
+    def cancel(self, by: str = "api", status: Status = Status.CANCELED) -> bool:
+        """Ask the supervisor to stop every rank; False if the run had already ended.
+
+        ``status``: the final status, Canceled, or Pruned for a sweep's trial stopped by its pruner.
+        """
         record = self.record
         if record.final:
             return False
-        write_json_atomic(self.folder.path / "cancel.json", {"by": by, "time": time.time()})
+        if status not in (Status.CANCELED, Status.PRUNED):
+            raise ValueError(f"a canceled run ends Canceled or Pruned, not {status}")
+        write_json_atomic(self.folder.path / "cancel.json", {"by": by, "time": time.time(), "status": str(status)})
         if record.supervisor_host == socket.gethostname() and process_alive(record.supervisor_pid, self.id):
             assert record.supervisor_pid is not None
             os.kill(record.supervisor_pid, signal.SIGTERM)

@@ -30,7 +30,9 @@ from jupyter_mltrain.api import Preflight, Run, preflight, submit
 from jupyter_mltrain.engine.capture import CellScript, capture_cell
 from jupyter_mltrain.engine.store import Store, default_home
 from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound, SpecError
-from jupyter_mltrain.options import add_run_options, in_flag_terms, parse_params, spec_from_options
+from jupyter_mltrain.options import add_run_options, add_sweep_options, in_flag_terms, parse_params, spec_from_options
+from jupyter_mltrain.sweeps import parse_space
+from jupyter_mltrain.sweeps.sweep import sweep_from_options
 
 ENTRY = "main.py"
 
@@ -45,6 +47,7 @@ def _train_parser() -> MagicArgumentParser:
     )
     add_run_options(parser)
     parser.add_argument("--source", metavar="DIR", help="folder to package (default: the kernel's working folder)")
+    add_sweep_options(parser)
     return parser
 
 
@@ -151,10 +154,12 @@ class TrainMagics(Magics):
         where = f"cell [{count}] of {os.path.basename(notebook)}" if notebook else f"cell [{count}]"
         try:
             assert self.shell is not None  # a magic runs inside a shell
+            swept = tuple(parse_space(options.sweep)) if options.sweep else ()
             script = capture_cell(
                 cell,
                 self.shell.user_ns,
                 params=parse_params(options.param),
+                swept=swept,
                 shell=self.shell,
                 origin=where,
                 first_line=2,  # below the %%train line
@@ -175,7 +180,12 @@ class TrainMagics(Magics):
                         LaunchWarning,
                         stacklevel=2,
                     )
-                run = submit(spec, self.store, files=files)
+                if swept:
+                    sweep = sweep_from_options(options, spec, files, self.store).submit()
+                    run = sweep.parent
+                    print(f"sweep {sweep.id}: {sweep.trials} trials; the widget below is its driver")
+                else:
+                    run = submit(spec, self.store, files=files)
         except SpecError as exc:
             raise UsageError(f"%%train: {in_flag_terms(exc)}") from None
         except MLTrainError as exc:

@@ -94,6 +94,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="report a hang (naming the rank, with every rank's stack) when a rank's interpreter "
         "stops beating or no rank prints or logs anything for S seconds (default: off)",
     )
+    parser.add_argument(
+        "--telemetry-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between each rank's system/* metrics (CPU, memory, I/O, host, GPUs); 0: off (default 1)",
+    )
     parser.add_argument("--gather-outputs", default="rank0", choices=["rank0", "all"], help="whose ./outputs to keep")
     parser.add_argument("--wait", action="store_true", help="block until the run ends; fail if it did not complete")
     parser.add_argument(
@@ -133,6 +140,7 @@ FLAG_OF_FIELD = {
     "grace_period_s": "--grace",
     "hang_timeout_s": "--hang-timeout",
     "max_restarts": "--max-restarts",
+    "telemetry_interval_s": "--telemetry-interval",
 }
 
 
@@ -199,5 +207,21 @@ def spec_from_options(
         grace_period_s=options.grace,
         hang_timeout_s=options.hang_timeout,
         max_restarts=options.max_restarts,
+        telemetry_interval_s=options.telemetry_interval,
         origin=dict(origin or {}),
     )
+
+
+def add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of a sweep (``mltrain sweep`` and ``%%train --sweep``)."""
+    parser.add_argument(
+        "--sweep", action="append", default=[], metavar="NAME=DIST(ARGS)",
+        help="a swept parameter: uniform(LOW,HIGH), loguniform(LOW,HIGH), int(LOW,HIGH[,STEP]) or choice(A,B,...)",
+    )  # fmt: skip
+    parser.add_argument("--metric", help="the primary metric the trials log (e.g. val_loss)")
+    parser.add_argument("--goal", choices=["min", "max"], default="min", help="minimise or maximise it (default min)")
+    parser.add_argument("--trials", type=int, default=10, help="how many trials (default 10; grid: the grid's size)")
+    parser.add_argument("--concurrent", type=int, default=1, help="trials at once (default 1; capped by the target)")
+    parser.add_argument("--sampler", default="tpe", help="tpe (default), random, grid or cmaes")
+    parser.add_argument("--early-stop", default="none", help="median, bandit:slack=0.1, hyperband or none (default)")
+    parser.add_argument("--seed", type=int, help="the sampler's seed")

@@ -11,6 +11,7 @@
     mltrain targets [--json]
     mltrain register RUN NAME [--path P] [--alias A]; mltrain models ls|show|download|alias|rm|export
     mltrain serve MODEL ... [--port P] [--token T] [--max-batch N]; mltrain services ls|stop
+    mltrain sweep --sweep "lr=loguniform(1e-4,1e-1)" --trials N --metric M [--wait] SCRIPT; sweep resume|show|cancel ID
 
 Options come before SCRIPT; everything after SCRIPT goes to the script, as with torchrun.
 Exit codes: 0 success, 1 a run that did not complete (``--wait``), 2 bad input.
@@ -29,8 +30,10 @@ from typing import Any, cast
 
 from jupyter_mltrain.cli.models import add_model_commands, models_command
 from jupyter_mltrain.cli.serve import add_serve_commands, serve_command
+from jupyter_mltrain.cli.sweep import add_sweep_command, sweep_command
 from jupyter_mltrain.cli.tables import fmt_time as _fmt_time
 from jupyter_mltrain.cli.tables import print_table as _print_table
+from jupyter_mltrain.cli.tags import add_tag_command, tag_command
 from jupyter_mltrain.engine.spec import RunSpec
 from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed, SpecError
 from jupyter_mltrain.options import add_run_options, in_flag_terms, spec_from_options
@@ -133,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_model_commands(sub)
     add_serve_commands(sub)
+    add_sweep_command(sub)
+    add_tag_command(sub)
 
     p = sub.add_parser(
         "doctor",
@@ -282,6 +287,10 @@ def run_command(args: argparse.Namespace) -> int:
         return models_command(args)
     if args.command in ("serve", "services"):
         return serve_command(args)
+    if args.command == "sweep":
+        return sweep_command(args, spec_from_args)
+    if args.command == "tag":
+        return tag_command(args)
     if args.command == "doctor":
         from jupyter_mltrain.doctor import main_report
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import socket
@@ -13,12 +15,39 @@ from jupyter_mltrain.engine.gpus import detect_gpus
 from jupyter_mltrain.engine.plan import is_current_interpreter
 
 
+def _installed_here() -> dict[str, str]:
+    """This interpreter's distributions, cached under MLTRAIN_HOME until a folder on sys.path changes.
+
+    Reading every distribution's metadata takes about half a second with a few hundred packages; installing or
+    removing one changes its site-packages folder's mtime, which is part of the cache key.
+    """
+    from importlib.metadata import distributions
+
+    from jupyter_mltrain.engine.store import default_home
+
+    folders = [(p, os.stat(p).st_mtime_ns) for p in sys.path if p and os.path.isdir(p)]
+    key = hashlib.sha256(json.dumps([sys.executable, folders]).encode()).hexdigest()[:32]
+    cache = default_home() / "envcache" / f"{key}.json"
+    try:
+        cached: dict[str, str] = json.loads(cache.read_text())
+        return cached
+    except (OSError, ValueError):
+        pass
+    found = {d.metadata["Name"]: d.version for d in distributions() if d.metadata["Name"]}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = cache.with_name(f".{key}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(found))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only home: no cache, the same answer
+    return found
+
+
 def packages(python: str) -> dict[str, str]:
     """Installed distributions of ``python`` as name -> version (what ``pip freeze`` lists)."""
     if is_current_interpreter(python):
-        from importlib.metadata import distributions
-
-        return {d.metadata["Name"]: d.version for d in distributions() if d.metadata["Name"]}
+        return _installed_here()
     code = (
         "import json\nfrom importlib.metadata import distributions\n"
         "print(json.dumps({d.metadata['Name']: d.version for d in distributions() if d.metadata['Name']}))"
@@ -27,8 +56,6 @@ def packages(python: str) -> dict[str, str]:
         out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    import json
-
     result: dict[str, str] = json.loads(out)
     return result
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
+
+from jupyter_mltrain.hostside.telemetry import query_nvidia_smi
 
 
 @dataclass(frozen=True)
@@ -19,17 +20,8 @@ class GPU:
 def detect_gpus(timeout: float = 10.0) -> list[GPU]:
     """The GPUs nvidia-smi lists; none when it is missing or fails."""
     exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return []
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+    out = query_nvidia_smi(exe, "index,name,memory.total", timeout) if exe is not None else None
+    if out is None:
         return []
     gpus = []
     for line in out.splitlines():

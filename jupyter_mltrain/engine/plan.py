@@ -321,6 +321,7 @@ def make_plan(
     env.update(user_env)
     if spec.hang_timeout_s:
         env["MLTRAIN_HEARTBEAT"] = "1"
+    env["MLTRAIN_TELEMETRY_S"] = f"{spec.telemetry_interval_s:g}"  # hostside.telemetry: the ranks' system/* metrics
     options: dict[str, Any] = {
         "mpirun": target.mpirun,
         "mpirun_args": list(target.mpirun_args),

@@ -139,6 +139,7 @@ class RunSpec:
     grace_period_s: float = 10.0
     hang_timeout_s: float | None = None
     max_restarts: int = 0  # a failed job is started again, as the same run, up to this many times
+    telemetry_interval_s: float = 1.0  # seconds between the ranks' system/* samples; 0: none
     origin: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,6 +176,14 @@ class RunSpec:
             isinstance(self.hang_timeout_s, (int, float)) and 0 < self.hang_timeout_s < float("inf")
         ):
             raise SpecError("hang_timeout_s", f"must be a number of seconds > 0, got {self.hang_timeout_s!r}")
+        if (
+            not isinstance(self.telemetry_interval_s, (int, float))
+            or isinstance(self.telemetry_interval_s, bool)
+            or not 0 <= self.telemetry_interval_s < float("inf")
+        ):
+            raise SpecError(
+                "telemetry_interval_s", f"must be a number of seconds >= 0 (0: off), got {self.telemetry_interval_s!r}"
+            )
 
     @property
     def world_size(self) -> int:

@@ -15,6 +15,8 @@ The agent
 - with ``MLTRAIN_HEARTBEAT=1`` (a run with a hang timeout, its program under
   ``jupyter_mltrain.hostside.watch``): gives the program a heartbeat pipe, relays its beats as
   ``HEARTBEAT`` frames (at most one a second), and forwards SIGQUIT (a stack dump) to it;
+- samples the program's process tree (and its host and GPUs) every ``MLTRAIN_TELEMETRY_S`` seconds
+  (default 1, 0 = off) and sends ``system/*`` metric frames (see ``telemetry``);
 - reports the program's exit code or signal in an ``EXIT`` frame and exits the same way;
 - kills the program and exits when its channel is lost (the supervisor died).
 
@@ -32,10 +34,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 
 from jupyter_mltrain.hostside.protocol import Kind, encode, encode_json
+from jupyter_mltrain.hostside.telemetry import Sampler, interval_from_env
 
 READ_SIZE = 256 * 1024
 HEARTBEAT_FRAME_S = 1.0
@@ -129,15 +133,17 @@ class Channel:
 
             self._write = write
         self.lost = False
+        self._lock = threading.Lock()  # the telemetry thread sends too: whole frames, never interleaved
 
     def send(self, data: bytes) -> None:
         """Write frames; a broken channel marks it lost instead of raising."""
         if self.lost:
             return
-        try:
-            self._write(data)
-        except OSError:
-            self.lost = True
+        with self._lock:
+            try:
+                self._write(data)
+            except OSError:
+                self.lost = True
 
 
 def _connect(host: str, port: int, timeout: float = 30.0) -> socket.socket:
@@ -284,6 +290,7 @@ class Agent:
                 },
             )
         )
+        sampler = self._start_telemetry(self.proc.pid)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         streams = {
             self.proc.stdout.fileno(): LineFramer(Kind.STDOUT, self.rank),
@@ -323,6 +330,9 @@ class Agent:
                 for fd in list(open_fds):
                     self._pump(fd, streams[fd], open_fds, sel)
                 break
+        if sampler is not None:
+            sampler.stop()
+            sampler.join(timeout=2.0)  # a sample under way goes out before the EXIT frame
         if lifeline_lost or self.channel.lost:
             self._kill_group(signal.SIGTERM)
             try:
@@ -349,6 +359,15 @@ class Agent:
             except OSError:
                 pass
         return code if code >= 0 else 128 - code
+
+    def _start_telemetry(self, pid: int) -> Sampler | None:
+        interval = interval_from_env(self.env)
+        if not interval:
+            return None
+        rank = self.rank
+        sampler = Sampler(pid, interval, self.env, lambda lines: self.channel.send(encode(Kind.METRICS, rank, lines)))
+        sampler.start()
+        return sampler
 
     def _pump(self, fd: int, framer: LineFramer, open_fds: set[int], sel: selectors.BaseSelector) -> None:
         while True:

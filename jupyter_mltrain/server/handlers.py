@@ -1,7 +1,7 @@
 """REST handlers of ``/mltrain/api/``: runs, logs, metrics, files, targets.
 
 Every method is authenticated and authorized against the resource ``mltrain`` (reading is
-``read``, cancel is ``write``, submitting starts processes so it is ``execute``); POST and
+``read``, cancel and tagging are ``write``, submitting starts processes so it is ``execute``); POST, PATCH and
 DELETE go through jupyter_server's XSRF check. Errors are JSON ``{"message", "field"?}``.
 """
 
@@ -27,7 +27,7 @@ from tornado import web
 
 from jupyter_mltrain.api import Run, preflight, submit
 from jupyter_mltrain.engine.capture import notebook_script, train_line
-from jupyter_mltrain.engine.store import RunRecord, Status, Store
+from jupyter_mltrain.engine.store import RunRecord, Status, Store, label_fields
 from jupyter_mltrain.engine.targets import load_targets
 from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound, SpecError
 from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
@@ -267,7 +267,8 @@ class PreviewHandler(MLTrainHandler):
 
 
 class RunHandler(MLTrainHandler):
-    """``GET runs/{id}`` (record and spec) and ``DELETE runs/{id}`` (cancel)."""
+    """``GET runs/{id}`` (record and spec), ``PATCH runs/{id}`` (``{"tags"?, "note"?}``: the run's tags and
+    note, replaced; returns the record) and ``DELETE runs/{id}`` (cancel)."""
 
     @web.authenticated
     @authorized("read")
@@ -275,6 +276,21 @@ class RunHandler(MLTrainHandler):
         run = self.run_of(run_id)
         record: RunRecord = await self.blocking(lambda: run.record)
         self.reply({"run": record.to_dict(), "spec": run.folder.spec_dict()})
+
+    @web.authenticated
+    @authorized("write")
+    async def patch(self, run_id: str) -> None:
+        run = self.run_of(run_id)
+        body = self.json_body()
+        unknown = sorted(set(body) - {"tags", "note"})
+        if unknown:
+            return self.fail(400, f"unknown field {unknown[0]!r}: a PATCH sets only tags and note", unknown[0])
+        try:
+            fields = label_fields(tags=body.get("tags"), note=body.get("note"))
+            record: RunRecord = await self.blocking(self.store.update, run.id, **fields) if fields else run.record
+        except SpecError as exc:
+            return self.fail(400, str(exc), exc.field)
+        self.reply({"run": record.to_dict()})
 
     @web.authenticated
     @authorized("write")

@@ -69,7 +69,7 @@ def test_a_damaged_index_falls_back_to_the_folders_and_doctor_rebuilds_it(home, 
     during = _quick(project, degraded, "during")
     assert during.wait(timeout=60).status == "Completed"
     assert "line 4" in during.logs(rank=0)
-    assert len(during.metrics()) == 5
+    assert len([m for m in during.metrics() if not m["name"].startswith("system/")]) == 5
     degraded.close()
 
     check = _mltrain(home, "doctor", "--check")
@@ -131,7 +131,7 @@ def test_a_locked_index_stalls_nothing_and_catches_up_when_released(home, store,
         holder.stdin.close()
         holder.wait(10)
     assert run.logs(rank=0).count("line ") == 40
-    assert len(run.metrics()) == 40
+    assert len([m for m in run.metrics() if not m["name"].startswith("system/")]) == 40
     assert (home / "index-behind").exists()
     Store(home).close()  # the next Store to open a healthy index catches up
     assert not (home / "index-behind").exists()

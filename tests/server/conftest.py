@@ -25,7 +25,7 @@ def api(jp_fetch):
         kwargs = {"method": method, "params": params or {}, "headers": headers or {}}
         if body is not None:
             kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        elif method in ("POST", "PUT"):
+        elif method in ("POST", "PUT", "PATCH"):
             kwargs["body"] = b"{}"
         if method == "DELETE":
             kwargs["allow_nonstandard_methods"] = True

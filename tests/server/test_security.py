@@ -17,6 +17,7 @@ ROUTES = [
     ("POST", "runs/preview"),
     ("GET", f"runs/{RUN}"),
     ("DELETE", f"runs/{RUN}"),
+    ("PATCH", f"runs/{RUN}"),
     ("POST", f"runs/{RUN}/rerun"),
     ("GET", f"runs/{RUN}/logs"),
     ("GET", f"runs/{RUN}/metrics"),

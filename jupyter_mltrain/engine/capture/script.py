@@ -215,19 +215,24 @@ def capture_cell(
     namespace: Mapping[str, Any],
     *,
     params: Mapping[str, Any] | None = None,
+    swept: tuple[str, ...] = (),
     shell: Any = None,
     origin: str = "a notebook cell",
     clock: Callable[[], float] = time.time,
     first_line: int = 1,
 ) -> CellScript:
-    """Build the entry script for ``cell`` using what ``namespace`` (the kernel's globals) holds."""
+    """Build the entry script for ``cell`` using what ``namespace`` (the kernel's globals) holds.
+
+    ``params`` are set in the script as literals; ``swept`` names (a sweep's) are read when it runs, from
+    ``jupyter_mltrain.params()``, since each trial has its own values.
+    """
     params = dict(params or {})
-    for key in params:
+    for key in [*params, *swept]:
         if not _IDENTIFIER.match(key):
             raise CaptureError(key, f"--param {key}=…: {key!r} is not a Python variable name")
     check_cell_syntax(cell, first_line)
     used, bound = free_names(cell)
-    builder = _Builder(namespace, shell, bound, params)
+    builder = _Builder(namespace, shell, bound, {**params, **dict.fromkeys(swept)})
     for name in used:
         builder.add(name, used_by="<cell>")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(clock()))
@@ -247,6 +252,11 @@ def capture_cell(
         lines = [f"{k} = {_literal(v) if _literal(v) is not None else repr(v)}" for k, v in params.items()]
         parts.append("# parameters (--param)\n" + "\n".join(lines) + "\n")
         builder.captured += [Captured(k, "param", repr(v)) for k, v in params.items()]
+    if swept:
+        lines = ["from jupyter_mltrain import params as _mltrain_params", ""]
+        lines += [f"{k} = _mltrain_params()[{k!r}]" for k in swept]
+        parts.append("# swept parameters (--sweep): this trial's values\n" + "\n".join(lines) + "\n")
+        builder.captured += [Captured(k, "param", "swept") for k in swept]
     if builder.definitions:
         parts.append("# definitions from earlier cells\n" + "\n\n".join(builder.definitions))
     cell_line = "\n".join(parts).count("\n") + 3  # the parts, the blank line joining them, then the banner

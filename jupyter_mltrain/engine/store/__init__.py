@@ -22,6 +22,7 @@ damaged index from the folders.
 
 from jupyter_mltrain.engine.store.folder import RunFolder, parse_metric_lines, sample_metric_lines
 from jupyter_mltrain.engine.store.index import IndexUnavailable, Store
+from jupyter_mltrain.engine.store.labels import Labels, label_fields
 from jupyter_mltrain.engine.store.records import (
     BEHIND_FILE,
     FINAL_STATUSES,
@@ -43,6 +44,7 @@ __all__ = [
     "HEARTBEAT_S",
     "STALE_HEARTBEAT_S",
     "IndexUnavailable",
+    "Labels",
     "RunFolder",
     "RootCause",
     "RunRecord",
@@ -50,6 +52,7 @@ __all__ = [
     "Store",
     "default_home",
     "format_duration",
+    "label_fields",
     "new_run_id",
     "parse_metric_lines",
     "record_from_dict",

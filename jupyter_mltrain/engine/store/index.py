@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -9,7 +11,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,19 @@ _COLUMNS = (
     "run_dir",
     "attempt",
     "attempts",
+    "stragglers",
+    "tags",
+    "note",
 )
-_JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params", "attempts"}
+_JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params", "attempts", "stragglers", "tags"}
 # Columns added after the first release, with their type: an older index gets them on open.
-_ADDED_COLUMNS = {"attempt": "INTEGER DEFAULT 1", "attempts": "TEXT"}
+_ADDED_COLUMNS = {
+    "attempt": "INTEGER DEFAULT 1",
+    "attempts": "TEXT",
+    "stragglers": "TEXT",
+    "tags": "TEXT",
+    "note": "TEXT",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -62,7 +73,7 @@ CREATE TABLE IF NOT EXISTS runs (
     target TEXT, mode TEXT, ranks INTEGER,
     stages TEXT, exit_codes TEXT, root_cause TEXT, metrics TEXT, params TEXT,
     supervisor_pid INTEGER, supervisor_host TEXT, heartbeat REAL, ended REAL, run_dir TEXT,
-    attempt INTEGER DEFAULT 1, attempts TEXT
+    attempt INTEGER DEFAULT 1, attempts TEXT, stragglers TEXT, tags TEXT, note TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, created);
@@ -77,6 +88,9 @@ def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
     values["exit_codes"] = values["exit_codes"] or []
     values["attempts"] = values["attempts"] or []
     values["attempt"] = values["attempt"] or 1
+    values["stragglers"] = values["stragglers"] or []
+    values["tags"] = values["tags"] or []
+    values["note"] = values["note"] or ""
     return RunRecord(**values)
 
 
@@ -112,6 +126,25 @@ def _filter_records(
         and (status is None or r.status == status)
         and (not q or q in r.name.lower() or q in r.id.lower() or q in r.experiment.lower())
     ]
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a run folder: one read-change-write of its record at a time, across
+    processes (the supervisor writes the record while a person tags it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # no folder: the read that follows says so
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a filesystem without flock on directories (some NFS): unlocked, as before
+            pass
+        yield
+    finally:
+        os.close(fd)
 
 
 class IndexUnavailable(Exception):
@@ -272,14 +305,15 @@ class Store:
 
     def update(self, run_id: str, **fields: Any) -> RunRecord:
         """Change some fields of a run, in the index and in its ``status.json``."""
-        with self._lock:
+        to_folder = bool(set(fields) - {"heartbeat"})
+        with self._lock, _folder_locked(self.run_dir(run_id)) if to_folder else contextlib.nullcontext():
             record = self._get_raw(run_id)
             for key, value in fields.items():
                 setattr(record, key, value)
             record.__post_init__()  # a status or root cause given as plain JSON values becomes typed
             cols = list(fields)
             row = dict(zip(_COLUMNS, _record_to_row(record), strict=False))
-            if set(fields) - {"heartbeat"}:  # the folder first: it is the truth
+            if to_folder:  # the folder first: it is the truth
                 write_json_atomic(Path(record.run_dir) / "status.json", record.to_dict())
             try:
                 self._query(
@@ -287,7 +321,7 @@ class Store:
                     [row[c] for c in cols] + [run_id],
                 )
             except IndexUnavailable:
-                if set(fields) - {"heartbeat"}:
+                if to_folder:
                     self._mark_behind(run_id)
         return record
 

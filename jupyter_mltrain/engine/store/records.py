@@ -29,6 +29,7 @@ class Status(enum.StrEnum):
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELED = "Canceled"
+    PRUNED = "Pruned"  # stopped early by its sweep's pruner: a canceled run that is not a failure
     LOST = "Lost"
 
     @property
@@ -37,7 +38,7 @@ class Status(enum.StrEnum):
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.LOST})
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.PRUNED, Status.LOST})
 
 
 def default_home() -> Path:
@@ -128,6 +129,10 @@ class RunRecord:
     attempt: int = 1  # which attempt runs (or ran last): 2… after a restart (--max-restarts)
     # the attempts before it: {"attempt", "started", "ended", "root_cause"}, oldest first
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    # ranks that fell behind the others: {"rank", "host", "ratio", "since", "until"} (engine/supervisor/stragglers.py)
+    stragglers: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # set by people (Run.tags, `mltrain tag`, PATCH runs/{id})
+    note: str = ""
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

@@ -29,12 +29,14 @@ from jupyter_mltrain.engine.store import (
 )
 from jupyter_mltrain.engine.supervisor.attempts import Restarts
 from jupyter_mltrain.engine.supervisor.failures import rank_failure
+from jupyter_mltrain.engine.supervisor.stragglers import StragglerTracker, straggler_seconds
 from jupyter_mltrain.engine.supervisor.summary import MetricSummary
 from jupyter_mltrain.engine.targets import resolve_target
 from jupyter_mltrain.hostside.collector import Collector, Source
 from jupyter_mltrain.hostside.errors import MLTrainError
 from jupyter_mltrain.hostside.procs import kill_run_processes
 from jupyter_mltrain.hostside.protocol import Frame, Kind
+from jupyter_mltrain.hostside.telemetry import is_telemetry
 from jupyter_mltrain.hostside.venv import ensure_env
 
 STDERR_TAIL_BYTES = 64 * 1024
@@ -61,6 +63,7 @@ class Supervisor(Restarts):
         self.exits: dict[int, dict[str, Any]] = {}
         self.started: dict[int, dict[str, Any]] = {}
         self.summary = MetricSummary()
+        self.stragglers = StragglerTracker(seconds=straggler_seconds())
         self.root_cause: RootCause | None = None
         self.cancel_requested = False
         self.stopping_since: float | None = None
@@ -248,7 +251,7 @@ class Supervisor(Restarts):
             if now >= next_beat:
                 self.store.update(self.run_id, heartbeat=time.time())
                 next_beat = now + HEARTBEAT_S
-            if now >= next_summary and self.summary.dirty:
+            if now >= next_summary:
                 self._write_summary()
                 next_summary = now + SUMMARY_INTERVAL_S
             running = self.launcher.running()
@@ -266,6 +269,9 @@ class Supervisor(Restarts):
 
     def _handle(self, frame: Frame) -> None:
         kind, rank, payload = frame
+        if kind == Kind.METRICS and is_telemetry(payload):  # the rank agent's, not the program's: no sign of life
+            self._append(self.metric_files, rank, "metrics", f"rank-{rank}.jsonl", payload)
+            return
         if self.spec.hang_timeout_s:  # only runs watched for hangs pay for the clock on every frame
             now = self.last_seen[rank] = time.monotonic()
             if kind != Kind.HEARTBEAT and kind != Kind.EXIT:
@@ -276,7 +282,9 @@ class Supervisor(Restarts):
                 self.stderr_tail[rank] = (self.stderr_tail.get(rank, b"") + payload)[-STDERR_TAIL_BYTES:]
         elif kind == Kind.METRICS:
             self._append(self.metric_files, rank, "metrics", f"rank-{rank}.jsonl", payload)
-            self.summary.add(rank, parse_metric_lines(payload))
+            records = parse_metric_lines(payload)
+            self.summary.add(rank, records)
+            self.stragglers.observe(rank, records)
         elif kind == Kind.START:
             if self.requeue is not None:
                 self._requeued_job_started()
@@ -375,8 +383,16 @@ class Supervisor(Restarts):
             self.launcher.kill()
 
     def _write_summary(self) -> None:
-        self.summary.dirty = False
-        self.store.update(self.run_id, metrics=self.summary.data)
+        """The metric summary when it changed, and the stragglers when they did."""
+        hosts = {r: str(i.get("host")) for r, i in self.started.items()}
+        fields: dict[str, Any] = {}
+        if self.stragglers.check(time.time(), hosts, {r for r in self.started if r not in self.exits}):
+            fields["stragglers"] = self.stragglers.entries
+        if self.summary.dirty:
+            self.summary.dirty = False
+            fields["metrics"] = self.summary.data
+        if fields:
+            self.store.update(self.run_id, **fields)
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -401,8 +417,8 @@ class Supervisor(Restarts):
                 print(f"mltrain: could not copy the outputs back: {exc}", file=sys.stderr, flush=True)
         exit_codes = [self._exit_code(rank) for rank in range(self.world)]
         if self.cancel_requested and self.root_cause is None:
-            final = Status.CANCELED
             cause: RootCause | None = self._cancel_reason()
+            final = Status.PRUNED if self._cancel_request().get("status") == Status.PRUNED else Status.CANCELED
         elif self.root_cause is not None:
             final, cause = Status.FAILED, self.root_cause
         elif self.plan is not None and self.plan.mode == "tf-ps" and self.chief_done:
@@ -431,11 +447,14 @@ class Supervisor(Restarts):
                 print(f"mltrain: cleanup failed: {exc}", file=sys.stderr, flush=True)
         return self._finish(final, cause, exit_codes)
 
-    def _cancel_reason(self) -> RootCause:
+    def _cancel_request(self) -> dict[str, Any]:
         try:
-            request = json.loads((self.run_dir / "cancel.json").read_text())
-        except (OSError, ValueError):
-            request = {}
+            return dict(json.loads((self.run_dir / "cancel.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _cancel_reason(self) -> RootCause:
+        request = self._cancel_request()
         return RootCause(
             message=f"canceled by {request.get('by', 'request')}", time=float(request.get("time", time.time()))
         )
@@ -450,6 +469,8 @@ class Supervisor(Restarts):
         if self.launcher is None:
             self.store.set_status(self.run_id, Status.FINALIZING)
         fields: dict[str, Any] = {"root_cause": cause, "metrics": self.summary.data}
+        if self.stragglers.entries:
+            fields["stragglers"] = self.stragglers.entries
         if exit_codes is not None:
             fields["exit_codes"] = exit_codes
         self.store.set_status(self.run_id, status, **fields)

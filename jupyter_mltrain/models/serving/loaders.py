@@ -81,7 +81,7 @@ def _torchscript(root: Path, signature: Signature | None, threads: int) -> Predi
     out_names = [s.name for s in signature.outputs]
 
     def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        with torch.inference_mode(), torch.jit.optimized_execution(False):
+        with torch.inference_mode(), torch.jit.optimized_execution(False):  # type: ignore[attr-defined]
             result = module(*(torch.from_numpy(inputs[n]) for n in names))
         outputs = result if isinstance(result, (tuple, list)) else (result,)
         return {n: t.numpy() for n, t in zip(out_names, outputs, strict=True)}

@@ -10,6 +10,7 @@ export const STATUSES = [
   'Completed',
   'Failed',
   'Canceled',
+  'Pruned',
   'Lost'
 ] as const;
 
@@ -17,7 +18,7 @@ export const STATUSES = [
 export type RunStatus = (typeof STATUSES)[number];
 
 /** Statuses after which a run never changes again, in lifecycle order. */
-export const FINAL = ['Completed', 'Failed', 'Canceled', 'Lost'] as const;
+export const FINAL = ['Completed', 'Failed', 'Canceled', 'Pruned', 'Lost'] as const;
 
 /** The same, as a set. */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set<string>(FINAL);

@@ -41,6 +41,7 @@ export const STATUS_GLYPH: Record<RunStatus, string> = {
   Completed: '✓',
   Failed: '✗',
   Canceled: '⊘',
+  Pruned: '✂',
   Lost: '?'
 };
 

@@ -57,6 +57,8 @@ export function endNotice(run: IRunRecord): IEndNotice {
     }
     case 'Canceled':
       return { type: 'info', message: `${name} was canceled.`, autoClose: 5000 };
+    case 'Pruned':
+      return { type: 'info', message: `${name} was pruned by its sweep.`, autoClose: 5000 };
     default:
       return {
         type: 'warning',
