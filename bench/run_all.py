@@ -41,6 +41,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("load", load.run),
     ("model serving", serving.run),
     ("telemetry cost", telemetry_cost.run),
+    ("sweep overhead", sweep_overhead.run),
 ]
 
 
