@@ -66,6 +66,7 @@ class Watched:
     run: Run
     reported: set[int] = field(default_factory=set)
     pruned_at: int | None = None
+    read: tuple[int, list[tuple[int, float]]] = (0, [])  # rank 0's metric file: how far read, the values so far
 
 
 def _study(folder: Path, state: dict[str, Any]) -> Any:
@@ -152,7 +153,8 @@ class Driver:
         import optuna
 
         record = watched.run.record
-        values = metric_values(self.store, watched.run.id, self.state["metric"])
+        watched.read = metric_values(self.store, watched.run.id, self.state["metric"], watched.read)
+        values = watched.read[1]
         if watched.pruned_at is None and not record.final:
             for step, value in values:
                 if step in watched.reported:

@@ -17,11 +17,13 @@ def submitted(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def metric_values(store: Store, run_id: str, metric: str) -> list[tuple[int, float]]:
-    """(step, value) of ``metric`` as rank 0 logged it, in order; a value without a step counts as the next."""
+def metric_values(
+    store: Store, run_id: str, metric: str, since: tuple[int, list[tuple[int, float]]] = (0, [])
+) -> tuple[int, list[tuple[int, float]]]:
+    """(offset read to, [(step, value), ...]) of ``metric`` as rank 0 logged it, in order, going on from
+    ``since`` (an earlier answer); a value without a step counts as the next step."""
     folder = RunFolder(store.run_dir(run_id))
-    values: list[tuple[int, float]] = []
-    offset = 0
+    offset, values = since[0], list(since[1])
     while True:
         records, nxt = folder.read_metrics(0, offset)
         for rec in records:
@@ -29,7 +31,7 @@ def metric_values(store: Store, run_id: str, metric: str) -> list[tuple[int, flo
                 step = rec.get("step")
                 values.append((int(step) if isinstance(step, int) else len(values), float(rec["value"])))
         if nxt == offset or not records:
-            return values
+            return offset, values
         offset = nxt
 
 
@@ -42,7 +44,7 @@ def trial_rows(folder: Path, store: Store, metric: str) -> list[dict[str, Any]]:
         except Exception:  # a run folder removed by hand: the trial is shown as Lost
             rows.append({**entry, "status": "Lost", "value": None, "step": None, "duration": None})
             continue
-        values = metric_values(store, entry["run"], metric)
+        _, values = metric_values(store, entry["run"], metric)
         ended = record.ended or None
         rows.append(
             {
