@@ -1,9 +1,11 @@
 """Predict latency and throughput of ``mltrain serve`` beside the model called in-process and ``mlflow models serve``.
 
 A small MLP (32 → 256 → 256 → 8) is exported to TorchScript and ONNX with ``jupyter_mltrain.export``, registered,
-and served three ways on this machine, one after the other: called in-process (the floor: no HTTP at all),
-by ``mltrain serve`` (TF Serving REST, dynamic batching with the defaults), and by ``mlflow models serve``
-(its defaults: one uvicorn worker) on the same model exported with ``mltrain models export --format mlflow``.
+and served on this machine, one after the other: called in-process (the floor: no HTTP at all), by
+``mltrain serve`` (TF Serving REST, dynamic batching with the defaults), by ``mlflow models serve`` (its
+defaults: one uvicorn worker) on the same model exported with ``mltrain models export --format mlflow``, and
+(TorchScript only) by LitServe batching up to 32 rows with a 2 ms wait, the serving library we measured
+against writing our own server.
 Clients keep their HTTP connection open and send one row per request: concurrency 1, then 32 (4 client
 processes of 8 threads each), for ``SECONDS`` each. Goals (issue 14): at concurrency 1, p50 ≤ floor + 1 ms;
 at concurrency 32, ≥ 2× MLflow's requests/s.
@@ -28,6 +30,41 @@ from typing import Any
 from _common import Row, _free_port, note, percentile, print_rows, scratch
 
 SECONDS = float(os.environ.get("BENCH_SERVING_SECONDS", "5"))
+# LitServe (Lightning's serving library) on the same TorchScript file, batching up to 32 rows: the measured
+# alternative to a server of our own
+LITSERVE = """\
+import sys
+
+import litserve as ls
+import torch
+
+
+class API(ls.LitAPI):
+    def setup(self, device):
+        torch.set_num_threads(1)
+        self.model = torch.jit.load(sys.argv[1])
+
+    def decode_request(self, request):
+        return request["instances"][0]
+
+    def batch(self, rows):
+        return torch.tensor(rows)
+
+    def predict(self, x):
+        with torch.inference_mode():
+            return self.model(x)
+
+    def unbatch(self, output):
+        return list(output)
+
+    def encode_response(self, output):
+        return {"predictions": [output.tolist()]}
+
+
+if __name__ == "__main__":
+    api = API(max_batch_size=32, batch_timeout=0.002)
+    ls.LitServer(api, accelerator="cpu").run(host="127.0.0.1", port=int(sys.argv[2]), generate_client_file=False)
+"""
 CLIENT_PROCESSES = 4
 
 
@@ -160,6 +197,26 @@ def run() -> list[Row]:
             "MLTRAIN_HOME": str(root / "home"),
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         }
+        litserve = {}
+        try:
+            import litserve as _  # noqa: F401
+
+            (root / "litserve_server.py").write_text(LITSERVE)
+            port = _free_port()
+            server = subprocess.Popen(
+                [sys.executable, str(root / "litserve_server.py"), str(root / "ts" / "model" / "model.pt"), str(port)],
+                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                _wait_http(port, "/health")
+                litserve = {c: load(port, "/predict", row, c) for c in (1, 32)}
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+            for c, (lat, rps, errors) in litserve.items():
+                note(f"TorchScript: LitServe c={c}: p50/p99 {fmt(lat)}, {rps:.0f} req/s, {errors} errors")
+        except ImportError:
+            note("LitServe is not installed: its rows are left out")
         for name, label in (("bench-ts", "TorchScript"), ("bench-onnx", "ONNX")):
             floor = floors[name]
             note(f"{label}: in-process p50/p99 {fmt(floor)}")
@@ -188,12 +245,14 @@ def run() -> list[Row]:
                 mlflow.wait(timeout=30)
             for c, (lat, rps, errors) in theirs.items():
                 note(f"{label}: mlflow models serve c={c}: p50/p99 {fmt(lat)}, {rps:.0f} req/s, {errors} errors")
+            lit = litserve if name == "bench-ts" else {}
             p50_floor = percentile(floor, 0.5)
             lat1, rps1, _ = ours[1]
             rows.append(
                 Row(
                     f"serve {label}, 1 client: p50/p99",
-                    f"{fmt(lat1)} ({rps1:.0f} req/s); in-process {fmt(floor)}; MLflow {fmt(theirs[1][0])}",
+                    f"{fmt(lat1)} ({rps1:.0f} req/s); in-process {fmt(floor)}; MLflow {fmt(theirs[1][0])}"
+                    + (f"; LitServe {fmt(lit[1][0])}" if lit else ""),
                     "p50 ≤ in-process p50 + 1 ms",
                     percentile(lat1, 0.5) <= p50_floor + 0.001,
                 )
@@ -204,7 +263,8 @@ def run() -> list[Row]:
                 Row(
                     f"serve {label}, 32 clients: requests/s",
                     f"{rps32:.0f} req/s, p50/p99 {fmt(lat32)}, {errors32} errors; MLflow {mrps:.0f} req/s "
-                    f"({rps32 / max(mrps, 1e-9):.1f}×), p50/p99 {fmt(theirs[32][0])}",
+                    f"({rps32 / max(mrps, 1e-9):.1f}×), p50/p99 {fmt(theirs[32][0])}"
+                    + (f"; LitServe {lit[32][1]:.0f} req/s, p50/p99 {fmt(lit[32][0])}" if lit else ""),
                     "≥ 2× MLflow's requests/s",
                     rps32 >= 2 * mrps and errors32 == 0,
                 )

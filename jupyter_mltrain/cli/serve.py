@@ -47,7 +47,11 @@ def add_serve_commands(sub: Any) -> None:
         "--batch-wait", type=float, default=0.0, metavar="MS",
         help="wait up to MS milliseconds for a batch to fill (default 0: run at once when the model is idle)",
     )  # fmt: skip
-    p.add_argument("--workers", type=int, default=1, help="model calls at the same time (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="model calls at once (default 1: on the server's own thread, fastest for calls of milliseconds; "
+        "more: on that many threads, for big models whose runtime releases the GIL)",
+    )  # fmt: skip
     p.add_argument(
         "--threads", type=int, default=1,
         help="threads per model call, torch and ONNX (default 1: fastest for small models; more for big ones)",

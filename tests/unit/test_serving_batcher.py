@@ -94,3 +94,27 @@ def test_the_codecs_read_rows_columns_and_typed_tensors_and_name_the_signature_o
         protocols.tf_decode(ints, {"instances": [[1.5, 2.0]]})
     with pytest.raises(RequestError, match="the model has no output 'z'"):
         protocols.kserve_decode(SIGNATURE, {**body, "outputs": [{"name": "z"}]})
+
+
+def test_padded_batches_call_the_model_with_bucket_sizes_only_and_answer_the_real_rows() -> None:
+    from jupyter_mltrain.models.serving.batcher import bucket, buckets
+
+    assert buckets(32) == [1, 2, 4, 8, 16, 32] and buckets(10) == [1, 2, 4, 8, 10]
+    assert [bucket(r, 32) for r in (1, 3, 5, 17, 32, 40)] == [1, 4, 8, 32, 32, 40]
+    sizes: list[int] = []
+
+    def model(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        sizes.append(len(inputs["x"]))
+        return {"y": inputs["x"] @ WEIGHTS}
+
+    async def main() -> None:
+        batcher = Batcher(model, ThreadPoolExecutor(1), max_batch=32, pad=True)
+        rng = np.random.default_rng(1)
+        for rows in (3, 5, 1, 17):
+            x = rng.standard_normal((rows, 4)).astype("float32")
+            answer = await batcher.predict({"x": x})
+            assert answer["y"].shape == (rows, 3) and np.allclose(answer["y"], x @ WEIGHTS)
+        batcher.close()
+
+    asyncio.run(main())
+    assert sizes == [4, 8, 1, 32]

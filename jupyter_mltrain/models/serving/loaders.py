@@ -38,6 +38,16 @@ class Predictor:
     framework: str
     signature: Signature
     run: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+    pad: bool = False  # the runtime prepares itself per input shape: call it with a few batch sizes only
+
+    def warm(self, sizes: list[int]) -> None:
+        """Call the model (twice) with each batch size in ``sizes``, when the signature fixes the other dims."""
+        if any(d < 0 for spec in self.signature.inputs for d in spec.shape[1:]):
+            return
+        for size in sizes:
+            inputs = {s.name: np.zeros((size, *s.shape[1:]), dtype=s.dtype) for s in self.signature.inputs}
+            self.run(inputs)
+            self.run(inputs)
 
     @property
     def platform(self) -> str:
@@ -86,7 +96,7 @@ def _torchscript(root: Path, signature: Signature | None, threads: int) -> Predi
         outputs = result if isinstance(result, (tuple, list)) else (result,)
         return {n: t.numpy() for n, t in zip(out_names, outputs, strict=True)}
 
-    return Predictor("torchscript", signature, run)
+    return Predictor("torchscript", signature, run, pad=True)
 
 
 def _onnx(root: Path, signature: Signature | None, threads: int) -> Predictor:

@@ -23,7 +23,7 @@ import tornado.netutil
 from jupyter_mltrain.models.registry import Model, Registry, parse_ref
 from jupyter_mltrain.models.serving import loaders, services
 from jupyter_mltrain.models.serving.app import Metrics, Served, ServerState, make_app
-from jupyter_mltrain.models.serving.batcher import Batcher
+from jupyter_mltrain.models.serving.batcher import Batcher, buckets
 
 
 @dataclass
@@ -98,7 +98,8 @@ def serve(config: ServeConfig, home: Path | None = None) -> int:
             "can call the models",
             file=sys.stderr,
         )
-    executor = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="mltrain-serve")
+    # one worker: the model runs on the event loop's thread (see Batcher); more: on that many threads
+    executor = ThreadPoolExecutor(config.workers, thread_name_prefix="mltrain-serve") if config.workers > 1 else None
     state = ServerState(models={}, token=config.token, max_body=config.max_body_mb << 20, metrics=Metrics())
 
     async def main() -> None:
@@ -111,6 +112,8 @@ def serve(config: ServeConfig, home: Path | None = None) -> int:
                 label = f"{model.name}:{model.version}"
                 root = registry.download(model, Path(tmp) / model.name / str(model.version))
                 predictor = loaders.load(root, model.framework, config.threads)
+                if predictor.pad:
+                    predictor.warm(buckets(config.max_batch))
 
                 def on_batch(rows: int, seconds: float, label: str = label, metrics: Metrics = state.metrics) -> None:
                     metrics.batch_size.labels(label).observe(rows)
@@ -123,6 +126,7 @@ def serve(config: ServeConfig, home: Path | None = None) -> int:
                     max_wait=config.batch_wait_ms / 1000,
                     workers=config.workers,
                     on_batch=on_batch,
+                    pad=predictor.pad,
                 )
                 state.models.setdefault(model.name, {})[model.version] = Served(
                     model.name, model.version, predictor, batcher
@@ -132,5 +136,6 @@ def serve(config: ServeConfig, home: Path | None = None) -> int:
     try:
         asyncio.run(main())
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
     return 0
