@@ -25,7 +25,12 @@ def _installed_here() -> dict[str, str]:
 
     from jupyter_mltrain.engine.store import default_home
 
-    folders = [(p, os.stat(p).st_mtime_ns) for p in sys.path if p and os.path.isdir(p)]
+    # where distributions are installed (not the run's own folder, which sys.path also holds)
+    folders = [
+        (p, os.stat(p).st_mtime_ns)
+        for p in sys.path
+        if os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages") and os.path.isdir(p)
+    ]
     key = hashlib.sha256(json.dumps([sys.executable, folders]).encode()).hexdigest()[:32]
     cache = default_home() / "envcache" / f"{key}.json"
     try:
