@@ -29,7 +29,7 @@ from jupyter_mltrain.sweeps import policies
 from jupyter_mltrain.sweeps.space import parse_space
 from jupyter_mltrain.sweeps.trials import metric_values, submitted
 
-POLL_S = 0.2
+POLL_S = 0.1
 # what this process has as the parent run's rank, which a trial (a run of its own) must not inherit
 _RANK_ENV = (
     "RANK",
