@@ -13,6 +13,17 @@ from jupyter_mltrain.models.serving import protocols
 from jupyter_mltrain.models.serving.batcher import Batcher
 from jupyter_mltrain.models.serving.signature import RequestError, Signature, TensorSpec
 
+
+def run_async(coro):
+    """Run ``coro`` on a loop of its own, leaving the thread's current loop as it was (asyncio.run unsets it,
+    and later tests in this process, IPython's among them, need one)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
 WEIGHTS = np.arange(12, dtype="float32").reshape(4, 3)
 SIGNATURE = Signature((TensorSpec("x", (-1, 4), "float32"),), (TensorSpec("y", (-1, 3), "float32"),))
 
@@ -39,7 +50,7 @@ def test_concurrent_callers_share_model_calls_of_at_most_max_batch_rows_and_get_
         batcher.close()
         return [(x, a["y"]) for x, a in zip(requests, answers, strict=True)]
 
-    for x, y in asyncio.run(main()):
+    for x, y in run_async(main()):
         assert np.allclose(y, x @ WEIGHTS)
     assert calls == [1, 8, 4], "the queued 12 rows run as 3+2+2+1 (8, the most) then 3+1"
 
@@ -60,7 +71,7 @@ def test_a_failing_model_call_fails_every_caller_of_that_batch_and_the_next_batc
         assert answer["y"].shape == (2, 3)
         batcher.close()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_the_codecs_read_rows_columns_and_typed_tensors_and_name_the_signature_on_errors() -> None:
@@ -116,5 +127,5 @@ def test_padded_batches_call_the_model_with_bucket_sizes_only_and_answer_the_rea
             assert answer["y"].shape == (rows, 3) and np.allclose(answer["y"], x @ WEIGHTS)
         batcher.close()
 
-    asyncio.run(main())
+    run_async(main())
     assert sizes == [4, 8, 1, 32]
