@@ -62,6 +62,7 @@ model.compile(optimizer="adam", loss="mse")
 model.fit(x, y, epochs=3, verbose=0)
 (mt.outputs_dir() / "model").mkdir()
 model.save(mt.outputs_dir() / "model" / "model.keras")
+model.export(str(mt.outputs_dir() / "saved"))  # a TF SavedModel with a serving_default signature
 """
 
 
@@ -307,15 +308,24 @@ def test_a_keras_model_from_a_real_run_is_served_with_keras_numbers(tmp_path) ->
     assert model.framework == "keras"
     x = np.random.default_rng(2).random((3, 5)).astype("float32")
     floor = keras.models.load_model(run.folder.path / "outputs" / "model" / "model.keras").predict(x, verbose=0)
+    saved = run.register_model("reg-saved", path="outputs/saved")
+    assert saved.framework == "tensorflow"
     service = model.serve()
+    saved_service = saved.serve()
     try:
         status, answer = call(f"{service.url}/v1/models/reg:predict", {"instances": x.tolist()})
         assert status == 200 and np.allclose(answer["predictions"], floor, atol=1e-5)
         body = {"inputs": [{"name": "features", "shape": [3, 5], "datatype": "FP32", "data": x.ravel().tolist()}]}
         status, answer = call(f"{service.url}/v2/models/reg/infer", body)
         assert status == 200 and np.allclose(np.reshape(answer["outputs"][0]["data"], (3, 1)), floor, atol=1e-5)
+        status, meta = call(f"{saved_service.url}/v2/models/reg-saved")
+        assert meta["platform"] == "tensorflow_savedmodel" and meta["inputs"][0]["shape"] == [-1, 5]
+        name = meta["inputs"][0]["name"]
+        status, answer = call(f"{saved_service.url}/v1/models/reg-saved:predict", {"inputs": {name: x.tolist()}})
+        assert status == 200 and np.allclose(answer["outputs"], floor, atol=1e-5), answer
     finally:
         service.stop()
+        saved_service.stop()
 
 
 def _mlflow_serve(folder: Path, port: int) -> subprocess.Popen[bytes]:
