@@ -9,7 +9,7 @@ JUPYTER := $(abspath $(VENV))/bin/jupyter
 # One front-end project, labextension/: the widget (src/widget) and the panel (src/panel) share src/common.
 WIDGET_JS := jupyter_mltrain/widget/static/widget.js
 WIDGET_SRC := $(shell find labextension/src/common labextension/src/widget -name '*.ts') \
-  labextension/style/widget.css labextension/style/ansi.css
+  labextension/style/widget.css labextension/style/ansi.css labextension/style/charts.css
 LABEXT := jupyter_mltrain/labextension/package.json
 LABEXT_DEPS := labextension/node_modules/.package-lock.json
 LABEXT_SRC := labextension/src/index.ts $(shell find labextension/src/common labextension/src/panel -name '*.ts') \

@@ -33,10 +33,11 @@ class MLTrainApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Route /mltrain/api/…"""
-        from jupyter_mltrain.server import handlers, streams
+        from jupyter_mltrain.server import handlers, models, streams, sweeps
 
         run = r"(?P<run_id>[0-9A-Za-z_.-]+)"
         base = "/mltrain/api"
+        version = r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)/(?P<version>[0-9]+)"
         self.handlers.extend(
             [
                 (rf"{base}/runs", handlers.RunsHandler),
@@ -50,6 +51,15 @@ class MLTrainApp(ExtensionApp):
                 (rf"{base}/runs/{run}/files/(?P<path>.+)", handlers.FileHandler),
                 (rf"{base}/runs/{run}/stream", streams.RunStream),
                 (rf"{base}/targets", handlers.TargetsHandler),
+                (rf"{base}/runs/{run}/register", models.RegisterHandler),
+                (rf"{base}/models", models.ModelsHandler),
+                (rf"{base}/models/{version}", models.ModelHandler),
+                (rf"{base}/models/{version}/alias", models.ModelAliasHandler),
+                (rf"{base}/models/{version}/download", models.ModelDownloadHandler),
+                (rf"{base}/services", models.ServicesHandler),
+                (rf"{base}/services/(?P<service_id>[0-9A-Za-z_.-]+)", models.ServiceHandler),
+                (rf"{base}/sweeps", sweeps.SweepsHandler),
+                (rf"{base}/sweeps/(?P<sweep_id>sweep-[0-9A-Za-z_-]+)", sweeps.SweepHandler),
             ]
         )
 

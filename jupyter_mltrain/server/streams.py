@@ -121,6 +121,7 @@ class RunStream(_Socket):
                 record.status,
                 record.ended,
                 json.dumps(record.root_cause.to_dict() if record.root_cause else None, sort_keys=True),
+                json.dumps(record.stragglers, sort_keys=True),  # a rank falling behind or catching up
             )
             if state != last_status:
                 last_status = state
@@ -200,7 +201,11 @@ class RunListStream(_Socket):
             records = await self.blocking(lambda: self.app.store.list(limit=LIST_SIZE))
             changed = []
             for record in records:
-                key = (record.status, record.ended, json.dumps(record.metrics, sort_keys=True))
+                key = (
+                    record.status,
+                    record.ended,
+                    json.dumps([record.metrics, record.stragglers, record.tags, record.note], sort_keys=True),
+                )
                 if known.get(record.id) != key:
                     known[record.id] = key
                     changed.append(record)

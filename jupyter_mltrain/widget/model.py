@@ -25,7 +25,7 @@ import traitlets
 
 from jupyter_mltrain.api import Run
 from jupyter_mltrain.engine.store import RunRecord, Status
-from jupyter_mltrain.hostside.errors import RunFailed
+from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed
 from jupyter_mltrain.widget.feed import LIVE_HISTORY_ITEMS, RunFeed
 from jupyter_mltrain.widget.summary import summary_html, summary_text
 
@@ -74,6 +74,10 @@ class RunWidget(anywidget.AnyWidget):
     history = traitlets.Dict().tag(sync=True)
     attempt = traitlets.Int(1).tag(sync=True)  # 2… after a restart (--max-restarts)
     attempts: traitlets.List[Any] = traitlets.List().tag(sync=True)  # the earlier attempts, oldest first
+    # the last "Register model": {"state": "done", "name", "version", "aliases"} or {"state": "error", "message"}
+    registered = traitlets.Dict().tag(sync=True)
+    # ranks that fell behind: {"rank", "host", "ratio", "since", "until"} (until None while it lasts)
+    stragglers: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
     def __init__(self, run: Run, **kwargs: Any) -> None:
         record = run.record
@@ -142,6 +146,7 @@ class RunWidget(anywidget.AnyWidget):
             self.exit_codes = list(record.exit_codes)
             self.attempt = record.attempt
             self.attempts = [dict(a) for a in record.attempts]
+            self.stragglers = [dict(s) for s in record.stragglers]
             if record.final:
                 self.cancel_pending = False
                 self.outputs = self._outputs()
@@ -167,6 +172,26 @@ class RunWidget(anywidget.AnyWidget):
         elif kind == "cancel":
             if self.run.cancel(by="the notebook widget"):
                 self.cancel_pending = True
+        elif kind == "register":
+            self.register(content)
+
+    def register(self, request: dict[str, Any]) -> None:
+        """Register the run's model as the view asked (``name``, ``alias``?, ``path``?); show the result."""
+        name, alias, path = (str(request.get(k) or "").strip() for k in ("name", "alias", "path"))
+        try:
+            if not name:
+                raise MLTrainError("give the model a name")
+            model = self.run.register_model(name, path=path or "outputs/model", alias=alias or None)
+        except MLTrainError as exc:
+            self.registered = {"state": "error", "message": str(exc), "at": time.time()}  # "at": a change each time
+            return
+        self.registered = {
+            "state": "done",
+            "name": model.name,
+            "version": model.version,
+            "aliases": model.aliases,
+            "at": time.time(),
+        }
 
     # ---- driving the ticks --------------------------------------------------------------
     async def follow(self, tick_s: float = TICK_S) -> None:

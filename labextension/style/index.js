@@ -1,3 +1,4 @@
 import 'uplot/dist/uPlot.min.css';
 import './ansi.css';
 import './base.css';
+import './charts.css';

@@ -131,5 +131,6 @@ def test_a_rank_stepping_twice_as_slowly_is_flagged_as_a_straggler(
     entry = record.stragglers[0]
     assert 1.6 <= entry["ratio"] <= 2.4, entry
     assert entry["host"] and entry["since"] >= record.stages["Running"]
+    assert entry["since"] < entry["until"] <= record.ended, "closed when the run ended"
     on_disk = json.loads((Path(record.run_dir) / "status.json").read_text())
     assert on_disk["stragglers"] == record.stragglers

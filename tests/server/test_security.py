@@ -24,6 +24,18 @@ ROUTES = [
     ("GET", f"runs/{RUN}/files"),
     ("GET", f"runs/{RUN}/files/outputs/x"),
     ("GET", "targets"),
+    ("POST", f"runs/{RUN}/register"),
+    ("GET", "models"),
+    ("GET", "models/m/1"),
+    ("DELETE", "models/m/1"),
+    ("PUT", "models/m/1/alias"),
+    ("GET", "models/m/1/download"),
+    ("GET", "services"),
+    ("POST", "services"),
+    ("DELETE", "services/svc"),
+    ("GET", "sweeps"),
+    ("GET", "sweeps/sweep-x"),
+    ("DELETE", "sweeps/sweep-x"),
 ]
 SOCKETS = ["runs/stream", f"runs/{RUN}/stream"]
 
@@ -40,7 +52,7 @@ async def test_every_route_refuses_requests_without_credentials(
     jp_serverapp, http_server_client, jp_http_port, jp_base_url
 ) -> None:
     for method, path in ROUTES:
-        body = b"{}" if method == "POST" else None
+        body = b"{}" if method in ("POST", "PUT") else None
         response = await http_server_client.fetch(
             route(jp_base_url, path), method=method, body=body, raise_error=False, allow_nonstandard_methods=True
         )
@@ -115,7 +127,7 @@ def registered_routes() -> tuple[set[tuple[str, str]], set[str]]:
 
     app = MLTrainApp()
     app.initialize_handlers()
-    fill = {"run_id": RUN, "path": "outputs/x"}
+    fill = {"run_id": RUN, "path": "outputs/x", "name": "m", "version": "1", "service_id": "svc", "sweep_id": "sweep-x"}
     verbs, sockets = set(), set()
     for pattern, handler, *_ in app.handlers:
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: fill[m.group(1)], pattern)

@@ -112,8 +112,9 @@ def _open_and_run_all(page, page_url: str) -> None:
 
 
 def _chart_points(page) -> int:
+    """The loss chart's points (the ranks' system/* telemetry has charts of its own)."""
     return page.evaluate(
-        "() => [...document.querySelectorAll('[data-testid=mltrain-chart]')]"
+        "() => [...document.querySelectorAll('[data-testid=mltrain-chart][data-metric=loss]')]"
         ".reduce((n, el) => n + Number(el.dataset.points || 0), 0)"
     )
 

@@ -469,6 +469,8 @@ class Supervisor(Restarts):
         if self.launcher is None:
             self.store.set_status(self.run_id, Status.FINALIZING)
         fields: dict[str, Any] = {"root_cause": cause, "metrics": self.summary.data}
+        hosts = {r: str(i.get("host")) for r, i in self.started.items()}
+        self.stragglers.check(time.time(), hosts, live=set())  # the run has ended: so has every straggling
         if self.stragglers.entries:
             fields["stragglers"] = self.stragglers.entries
         if exit_codes is not None:

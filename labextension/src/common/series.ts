@@ -11,6 +11,8 @@ export interface ISeries {
   x: number[];
   y: (number | null)[];
   a?: number[];
+  /** Each point's time (epoch s) where the reader has it: a metric logged by step drawn on a time axis. */
+  t?: number[];
 }
 
 /** A record's attempt: a whole number from 1 (absent or anything else means 1). */
@@ -70,19 +72,23 @@ export function thin(s: ISeries, max: number = MAX_POINTS): void {
     const x: number[] = [];
     const y: (number | null)[] = [];
     const a: number[] | undefined = s.a ? [] : undefined;
+    const t: number[] | undefined = s.t ? [] : undefined;
     for (let i = 0; i < half; i += 2) {
       x.push(s.x[i]);
       y.push(s.y[i]);
       a?.push(s.a![i]);
+      t?.push(s.t![i]);
     }
     for (let i = half; i < s.x.length; i++) {
       x.push(s.x[i]);
       y.push(s.y[i]);
       a?.push(s.a![i]);
+      t?.push(s.t![i]);
     }
     s.x = x;
     s.y = y;
     if (a) s.a = a;
+    if (t) s.t = t;
   }
 }
 

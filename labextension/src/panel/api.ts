@@ -49,6 +49,11 @@ export interface IRunRecord {
   attempt?: number;
   /** The attempts before it, oldest first (absent from an older server). */
   attempts?: IAttempt[];
+  /** Ranks that fell behind: `{rank, host, ratio, since, until}` (until null while it lasts). */
+  stragglers?: unknown[];
+  /** Set by people (PATCH runs/{id}); absent from an older server. */
+  tags?: string[];
+  note?: string;
 }
 
 /** One earlier attempt of a restarted run. */
@@ -339,6 +344,12 @@ export class MLTrainAPI {
 
   getRun(id: string): Promise<IRunDetail> {
     return this.request<IRunDetail>(`runs/${encodeURIComponent(id)}`, { method: 'GET' });
+  }
+
+  /** Set a run's tags and/or note; the record after. */
+  patchRun(id: string, body: { tags?: string[]; note?: string }): Promise<{ run: IRunRecord }> {
+    const init = { method: 'PATCH', body: JSON.stringify(body) };
+    return this.request<{ run: IRunRecord }>(`runs/${encodeURIComponent(id)}`, init);
   }
 
   cancel(id: string): Promise<ICancelReply> {

@@ -9,7 +9,7 @@ import { fmtDuration, fmtValue } from '../common/format';
 import { ISeries, meanOverRanks, sortRanks } from '../common/series';
 import { isFinal } from '../common/statuses';
 import { mainMetric, runTitle, statusGlyph } from './format';
-import { compareTable, MetricStore } from './metrics';
+import { compareTable, ISortKey, MetricStore, sortRows } from './metrics';
 import { RunsModel } from './runsmodel';
 
 type RankMode = 'rank0' | 'mean';
@@ -53,10 +53,17 @@ export class CompareView extends Panel {
         { class: 'mltrain-toolbar mltrain-compare-toolbar' },
         h('label', null, 'Metric ', this._metricSelect),
         h('label', null, 'Ranks ', this._rankSelect),
+        h(
+          'label',
+          { title: 'Hide the parameters that are the same in every run' },
+          this._onlyDiffering,
+          ' only differing params'
+        ),
         h('span', { class: 'mltrain-spacer' }),
         h('button', { class: 'mltrain-button', onclick: () => void this.refresh() }, 'Refresh')
       )
     });
+    this._onlyDiffering.addEventListener('change', () => this._renderTable());
     this._chart = new LineChart('', 'mltrain-compare-chart');
     this._table = new Widget({ node: h('div', { class: 'mltrain-compare-table-wrap' }) });
     this.addWidget(bar);
@@ -156,6 +163,25 @@ export class CompareView extends Panel {
 
   private _renderTable(): void {
     const t = compareTable(this._runs);
+    if (this._onlyDiffering.checked) t.params = t.params.filter(p => t.differing.has(p));
+    t.rows = this._sort ? sortRows(t.rows, this._sort) : t.rows;
+    const sortable = (key: ISortKey, attrs: Record<string, string | null>, label: string) => {
+      const on = this._sort?.kind === key.kind && this._sort?.name === key.name;
+      return h(
+        'th',
+        {
+          ...attrs,
+          class: `${attrs.class ?? ''} mltrain-sortable`.trim(),
+          'aria-sort': on ? (this._sort!.descending ? 'descending' : 'ascending') : null,
+          onclick: () => {
+            this._sort = { ...key, descending: on ? !this._sort!.descending : false };
+            this._renderTable();
+          }
+        },
+        label,
+        on ? (this._sort!.descending ? ' ▼' : ' ▲') : ''
+      );
+    };
     // Params and metrics under their own group headers, a name in both titled by its kind.
     const groups = h(
       'tr',
@@ -179,12 +205,12 @@ export class CompareView extends Panel {
     const head = h(
       'tr',
       null,
-      h('th', null, 'run'),
-      h('th', null, 'status'),
-      h('th', null, 'duration'),
+      sortable({ kind: 'name' }, {}, 'run'),
+      sortable({ kind: 'status' }, {}, 'status'),
+      sortable({ kind: 'duration' }, {}, 'duration'),
       ...t.params.map((p, i) =>
-        h(
-          'th',
+        sortable(
+          { kind: 'param', name: p },
           {
             class: `mltrain-param-col${t.differing.has(p) ? ' mltrain-differs' : ''}${i === 0 ? ' mltrain-group-start' : ''}`,
             'data-kind': 'param',
@@ -195,8 +221,8 @@ export class CompareView extends Panel {
         )
       ),
       ...t.metrics.map((m, i) =>
-        h(
-          'th',
+        sortable(
+          { kind: 'metric', name: m },
           {
             class: `mltrain-metric-col${i === 0 ? ' mltrain-group-start' : ''}`,
             'data-kind': 'metric',
@@ -273,6 +299,11 @@ export class CompareView extends Panel {
   }
 
   private _runs: IRunRecord[] = [];
+  private _sort: ISortKey | null = null;
+  private _onlyDiffering = h('input', {
+    type: 'checkbox',
+    'data-testid': 'mltrain-only-differing'
+  });
   private _stores = new Map<string, MetricStore>();
   private _errors: string[] = [];
   private _metric = '';

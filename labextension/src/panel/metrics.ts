@@ -32,6 +32,11 @@ export class MetricStore {
     this._t0 = t0;
   }
 
+  /** The epoch second time-based x values count from (the first metric's time, or the given one). */
+  get t0(): number | null {
+    return this._t0;
+  }
+
   /** Metric names, in the order they first appeared. */
   get names(): string[] {
     return [...this.series.keys()];
@@ -94,6 +99,8 @@ export class MetricStore {
       x = (isFinite(time) ? time : 0) - (this._t0 ?? 0);
     }
     pushPoint(s, x, toY(value), n);
+    // A step metric keeps each point's time too: it can be drawn on a time axis.
+    if (kind === 'step' && (s.t?.length ?? 0) === s.x.length - 1) (s.t ??= []).push(time);
     thin(s);
   }
 
@@ -215,4 +222,45 @@ export function compareTable(runs: readonly IRunRecord[], now?: number): ICompar
 /** Whether a compare row's run is still live (its metrics may change). */
 export function isLive(row: ICompareRow): boolean {
   return !isFinal(row.status);
+}
+
+/** A column of the compare table to sort by. */
+export interface ISortKey {
+  kind: 'name' | 'status' | 'duration' | 'param' | 'metric';
+  name?: string;
+  descending?: boolean;
+}
+
+/** The rows sorted by a column: numbers by value, text in natural order, missing values last. */
+export function sortRows(rows: readonly ICompareRow[], key: ISortKey): ICompareRow[] {
+  const value = (r: ICompareRow): number | string | null => {
+    switch (key.kind) {
+      case 'name':
+        return r.name;
+      case 'status':
+        return r.status;
+      case 'duration':
+        return r.duration;
+      case 'param': {
+        const v = r.params[key.name ?? ''];
+        if (v === undefined || v === '–') return null;
+        const n = Number(v);
+        return v.trim() !== '' && isFinite(n) ? n : v;
+      }
+      case 'metric':
+        return r.metrics[key.name ?? ''] ?? null;
+    }
+  };
+  const sign = key.descending ? -1 : 1;
+  return rows
+    .map((r, i) => ({ r, i, v: value(r) }))
+    .sort((a, b) => {
+      if (a.v === null || b.v === null) return a.v === b.v ? a.i - b.i : a.v === null ? 1 : -1;
+      const d =
+        typeof a.v === 'number' && typeof b.v === 'number'
+          ? a.v - b.v
+          : String(a.v).localeCompare(String(b.v), undefined, { numeric: true });
+      return d * sign || a.i - b.i;
+    })
+    .map(x => x.r);
 }

@@ -24,6 +24,7 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { APIError, IRunRecord, MLTrainAPI } from './api';
 import { CompareView } from './compare';
 import { FormMemory } from './formmemory';
+import { ModelsView } from './modelsview';
 import { runTitle, shortId } from './format';
 import { INotifier, RunNotices } from './notices';
 import { placeView } from './placement';
@@ -42,7 +43,8 @@ export const CommandIDs = {
   train: 'mltrain:train-notebook',
   insertAttach: 'mltrain:insert-attach',
   rerun: 'mltrain:rerun',
-  cancel: 'mltrain:cancel-run'
+  cancel: 'mltrain:cancel-run',
+  models: 'mltrain:models'
 };
 
 const TRAIN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
@@ -239,6 +241,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    let modelsTab: MainAreaWidget<ModelsView> | null = null;
+    commands.addCommand(CommandIDs.models, {
+      label: 'Show Models',
+      caption: 'Registered models and model services',
+      execute: () => {
+        if (modelsTab && !modelsTab.isDisposed) return shell.activateById(modelsTab.id);
+        modelsTab = new MainAreaWidget({ content: new ModelsView(api, commands) });
+        modelsTab.id = 'mltrain-models-tab';
+        modelsTab.title.label = 'Models';
+        modelsTab.title.icon = trainIcon;
+        modelsTab.title.closable = true;
+        place(modelsTab, 'Training Models');
+      }
+    });
+
     commands.addCommand(CommandIDs.compare, {
       label: 'Compare Selected Runs',
       caption: 'Overlay a metric of the selected runs and compare their parameters',
@@ -363,7 +380,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       const category = 'Training';
-      for (const command of [CommandIDs.openPanel, CommandIDs.train, CommandIDs.compare]) {
+      const paletteCommands = [CommandIDs.openPanel, CommandIDs.train, CommandIDs.compare];
+      for (const command of [...paletteCommands, CommandIDs.models]) {
         palette.addItem({ command, category });
       }
     }

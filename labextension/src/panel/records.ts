@@ -17,13 +17,19 @@ export function matchesFilter(run: IRunRecord, filter: string): boolean {
     if (colon > 0) {
       const key = w.slice(0, colon);
       const val = w.slice(colon + 1);
+      if (key === 'tag') {
+        if (!(run.tags ?? []).some(t => t.toLowerCase().includes(val))) return false;
+        continue;
+      }
       const field = (run as unknown as Record<string, unknown>)[key];
       if (field !== undefined && field !== null) {
         if (!String(field).toLowerCase().includes(val)) return false;
         continue;
       }
     }
-    const hay = `${run.name} ${run.id} ${run.experiment} ${run.target} ${run.status}`.toLowerCase();
+    const labels = `${(run.tags ?? []).join(' ')} ${run.note ?? ''}`;
+    const hay =
+      `${run.name} ${run.id} ${run.experiment} ${run.target} ${run.status} ${labels}`.toLowerCase();
     if (!hay.includes(w)) return false;
   }
   return true;
@@ -97,4 +103,14 @@ export function rootCauseHeadline(rc: NonNullable<IRunRecord['root_cause']>): st
   if (rc.exit_code !== null && rc.exit_code !== undefined)
     return `${who} exited with code ${rc.exit_code}`;
   return `${who} failed`;
+}
+
+/** Tags from what was typed: split on commas or new lines, trimmed, empty and repeated ones dropped. */
+export function parseTags(text: string): string[] {
+  const out: string[] = [];
+  for (const t of text.split(/[,\n]/)) {
+    const tag = t.trim();
+    if (tag && !out.includes(tag)) out.push(tag);
+  }
+  return out;
 }

@@ -4,11 +4,13 @@ import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 import { ansiBlockToHtml } from '../common/ansi';
 import { statusLabel } from '../common/attempts';
+import { stragglerBadge } from '../common/stragglers';
 import { h } from '../common/dom';
 import { failureText, rankRows } from '../common/failure';
 import { fmtDateTime, fmtDuration, fmtStarted, fmtValue } from '../common/format';
 import { isFinal } from '../common/statuses';
 import { IRunRecord } from './api';
+import { labelsRow } from './runlabels';
 import { mainMetric, runDuration, statusGlyph } from './format';
 import { IProgress, MetricStore } from './metrics';
 import { rootCauseHeadline, timeline } from './records';
@@ -27,6 +29,8 @@ export interface IHeaderHost {
   cancel(): Promise<void>;
   /** The application's commands (rerun, attach). */
   readonly commands: CommandRegistry;
+  /** Ask for the run's tags and note, then save them. */
+  editLabels(): Promise<void>;
 }
 
 /** The run tab's header: status, identity, facts, stage timeline, progress, root cause, actions. */
@@ -68,6 +72,7 @@ export class RunHeader extends Widget {
         ),
         h('h2', { class: 'mltrain-run-name', title: run.name }, run.name),
         h('code', { class: 'mltrain-run-id', title: 'Run id' }, run.id),
+        stragglerBadge(run.stragglers, final ? (run.ended ?? run.created) : null),
         h(
           'span',
           {
@@ -106,6 +111,7 @@ export class RunHeader extends Widget {
         ),
         mm ? metaItem(mm, fmtValue(last)) : null
       ),
+      labelsRow(run, () => void this.view.editLabels()),
       this._timeline(run)
     );
     if (progress) n.append(this._progress(run, progress));

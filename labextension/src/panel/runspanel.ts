@@ -16,7 +16,8 @@ import { RunsModel } from './runsmodel';
 export const PanelCommands = {
   openRun: 'mltrain:open-run',
   compare: 'mltrain:compare',
-  train: 'mltrain:train-notebook'
+  train: 'mltrain:train-notebook',
+  models: 'mltrain:models'
 };
 
 /** The left-area "Training" panel. */
@@ -51,6 +52,16 @@ export class RunsPanel extends Widget {
         onclick: () => void this.commands.execute(PanelCommands.train)
       },
       '▶ Train notebook'
+    );
+    const modelsBtn = h(
+      'button',
+      {
+        class: 'mltrain-button',
+        'data-testid': 'mltrain-models-button',
+        title: 'Registered models and model services',
+        onclick: () => void this.commands.execute(PanelCommands.models)
+      },
+      'Models'
     );
     const refreshBtn = h(
       'button',
@@ -109,7 +120,7 @@ export class RunsPanel extends Widget {
         h('span', { class: 'mltrain-spacer' }),
         refreshBtn
       ),
-      h('div', { class: 'mltrain-panel-actions' }, trainBtn, this._compareBtn),
+      h('div', { class: 'mltrain-panel-actions' }, trainBtn, this._compareBtn, modelsBtn),
       this._filter,
       this._error,
       this._list,

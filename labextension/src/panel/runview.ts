@@ -12,7 +12,9 @@ import { LogView } from './logview';
 import { MetricStore } from './metrics';
 import { DetailsView } from './rundetails';
 import { OutputsView } from './runfiles';
+import { CodeView, EnvView } from './runcode';
 import { RunHeader } from './runheader';
+import { editLabels } from './runlabels';
 import { runTitle } from './format';
 import { RunsModel } from './runsmodel';
 import { RunStream } from './stream';
@@ -27,7 +29,7 @@ export interface IRunViewOptions {
   commands: CommandRegistry;
 }
 
-type Tab = 'live' | 'outputs' | 'details';
+type Tab = 'live' | 'outputs' | 'code' | 'env' | 'details';
 
 /** Ask the user, then cancel the run; the record after the cancel (null when not canceled). */
 export async function confirmAndCancel(
@@ -80,14 +82,20 @@ export class RunView extends Panel {
     this._split.setRelativeSizes([3, 2]);
     this._outputs = new OutputsView(this.api, this.runId);
     this._details = new DetailsView();
+    this._code = new CodeView(this.api, this.runId, () => this.model.runs);
+    this._env = new EnvView(this.api, this.runId);
     this.addWidget(this._header);
     this.addWidget(tabsWidget);
     this.addWidget(this._split);
     this.addWidget(this._outputs);
+    this.addWidget(this._code);
+    this.addWidget(this._env);
     this.addWidget(this._details);
     for (const [tab, label] of [
       ['live', 'Logs & metrics'],
       ['outputs', 'Outputs'],
+      ['code', 'Code'],
+      ['env', 'Environment'],
       ['details', 'Details']
     ] as [Tab, string][]) {
       this._tabs.append(
@@ -151,6 +159,11 @@ export class RunView extends Panel {
     this._split.setHidden(tab !== 'live');
     this._outputs.setHidden(tab !== 'outputs');
     this._details.setHidden(tab !== 'details');
+    this._code.setHidden(tab !== 'code');
+    this._env.setHidden(tab !== 'env');
+    const entry = typeof this._spec?.entry === 'string' ? this._spec.entry : null;
+    if (tab === 'code' && this._run) void this._code.load(this._run, entry);
+    if (tab === 'env') void this._env.load(this._spec);
     if (tab === 'outputs' && !this._outputsLoaded) {
       this._outputsLoaded = true;
       void this._outputs.refresh();
@@ -159,6 +172,15 @@ export class RunView extends Panel {
   }
 
   /** Ask, then cancel the run. */
+  async editLabels(): Promise<void> {
+    if (!this._run) return;
+    const run = await editLabels(this.api, this._run);
+    if (run) {
+      this._setRun(run);
+      this._renderHeader();
+    }
+  }
+
   async cancel(): Promise<void> {
     if (!this._run) return;
     const run = await confirmAndCancel(this.api, this._run);
@@ -257,6 +279,8 @@ export class RunView extends Panel {
   private _outputs: OutputsView;
   private _outputsLoaded = false;
   private _details: DetailsView;
+  private _code: CodeView;
+  private _env: EnvView;
   private _stream: RunStream;
   private _ticker: ReturnType<typeof setInterval> | null = null;
   private _headerTimer: ReturnType<typeof setTimeout> | null = null;

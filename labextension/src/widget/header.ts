@@ -1,5 +1,6 @@
 // The run's header: identity, status, elapsed time, stage timeline, progress, cancel.
 import { stageStatus, statusLabel } from '../common/attempts';
+import { stragglerBadge } from '../common/stragglers';
 import { h } from '../common/dom';
 import { fmtDuration, fmtValue } from '../common/format';
 import { isFinal, STAGES } from '../common/statuses';
@@ -110,6 +111,7 @@ export class Header {
         this.status,
         this.name,
         this.id,
+        this.stragglers,
         h('span', { class: 'mltrain-spacer' }),
         this.elapsed,
         this.confirm,
@@ -156,6 +158,8 @@ export class Header {
     this.name.textContent = runName || runId || 'run';
     this.id.textContent = runName && runId ? runId : '';
     this.id.title = 'run id';
+    const ended = isFinal(status) ? (num(t.ended) ?? num(t.created)) : null;
+    this.stragglers.replaceChildren(stragglerBadge(t.stragglers, ended) ?? '');
 
     const meta: HTMLElement[] = [];
     const item = (label: string, value: string): void => {
@@ -331,6 +335,7 @@ export class Header {
   private rate: { step: number; time: number } | null = null; // the first progress seen, for it/s
   private cancelTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private segs = new Map<string, ISegment>();
+  private stragglers: HTMLSpanElement = h('span', { class: 'mltrain-stragglers' });
   private stageItem: HTMLSpanElement = h('span', { class: 'mltrain-meta-item' });
   private status: HTMLSpanElement;
   private name: HTMLSpanElement;

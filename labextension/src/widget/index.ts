@@ -8,6 +8,7 @@ import { IEntry, RunBuffers } from './buffers';
 import { Charts } from './charts';
 import { Header } from './header';
 import { LogView } from './logview';
+import { RegisterBox } from './register';
 import { renderAttempts, renderOutputs, renderRootCause } from './results';
 import { IModel, num, obj, TraitName, TRAITS, Traits } from './traits';
 
@@ -73,6 +74,7 @@ class RunView {
       return created !== null && created > 0 ? created : null;
     });
     this.outputs = h('div', { class: 'mltrain-section mltrain-outputs-wrap', hidden: true });
+    this.register = new RegisterBox(msg => this._send(msg));
     this.root = h(
       'div',
       { class: 'mltrain-widget' },
@@ -81,7 +83,8 @@ class RunView {
       this.attempts,
       this.logs.root,
       this.charts.root,
-      this.outputs
+      this.outputs,
+      this.register.root
     );
     el.append(this.root);
 
@@ -154,7 +157,9 @@ class RunView {
     if (changed.has('attempts')) renderAttempts(this.attempts, t.attempts);
     if (changed.has('status') || changed.has('outputs')) {
       renderOutputs(this.outputs, t.status, t.outputs);
+      this.register.update(t.status, t.outputs);
     }
+    if (changed.has('registered')) this.register.showResult(t.registered);
     if (changed.has('log_paths') || changed.has('files_url')) {
       this.logs.setPaths(t.log_paths, t.files_url);
     }
@@ -314,6 +319,7 @@ class RunView {
   private logs: LogView;
   private charts: Charts;
   private outputs: HTMLDivElement;
+  private register: RegisterBox;
   private root: HTMLDivElement;
 }
 

@@ -31,7 +31,9 @@ export const TRAITS = [
   'files_url',
   'cancel_pending',
   'attempt',
-  'attempts'
+  'attempts',
+  'registered',
+  'stragglers'
 ] as const;
 
 /** A trait's name. */

@@ -8,7 +8,8 @@ describe('statuses', () => {
   });
 
   it('knows which statuses are final', () => {
-    expect([...FINAL_STATUSES]).toEqual(['Completed', 'Failed', 'Canceled', 'Lost']);
+    expect([...FINAL_STATUSES]).toEqual(['Completed', 'Failed', 'Canceled', 'Pruned', 'Lost']);
+    expect(isFinal('Pruned')).toBe(true); // a sweep's trial its pruner stopped
     expect(isFinal('Lost')).toBe(true);
     expect(isFinal('Running')).toBe(false);
     expect(isFinal(undefined)).toBe(false);

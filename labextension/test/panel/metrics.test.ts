@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IRunRecord } from '../../src/panel/api';
 import { mainMetric } from '../../src/panel/format';
 import { MAX_POINTS } from '../../src/common/series';
-import { compareTable, lowerIsBetter, MetricStore } from '../../src/panel/metrics';
+import { compareTable, lowerIsBetter, MetricStore, sortRows } from '../../src/panel/metrics';
 
 function run(id: string, over: Partial<IRunRecord>): IRunRecord {
   return {
@@ -116,7 +116,8 @@ describe('metric store', () => {
       { name: 'gpu_mem', value: 3, time: 100.5 },
       { name: 'gpu_mem', value: 4, step: null, time: 102 }
     ]);
-    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1], y: [1, 0.5] });
+    // A step metric keeps its points' times too (for a time axis).
+    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1], y: [1, 0.5], t: [100, 101] });
     expect(s.xKind.get('gpu_mem')).toBe('time');
     expect(s.series.get('gpu_mem')!.get(0)!.x).toEqual([0.5, 2]);
     expect(s.last('loss')).toBe(0.5);
@@ -165,10 +166,15 @@ describe('metric store of a restarted run', () => {
       { name: 'loss', value: 2, step: 1, time: 2 }
     ]);
     expect(s.maxAttempt).toBe(1);
-    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1], y: [3, 2] });
+    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1], y: [3, 2], t: [1, 2] });
     s.addRecords(0, [{ name: 'loss', value: 1.5, step: 1, time: 9, attempt: 2 }]);
     expect(s.maxAttempt).toBe(2);
-    expect(s.series.get('loss')!.get(0)).toEqual({ x: [0, 1, 1], y: [3, 2, 1.5], a: [1, 1, 2] });
+    expect(s.series.get('loss')!.get(0)).toEqual({
+      x: [0, 1, 1],
+      y: [3, 2, 1.5],
+      a: [1, 1, 2],
+      t: [1, 2, 9]
+    });
     s.load([
       { rank: 0, name: 'loss', value: 2, step: 0, time: 5, attempt: 3 },
       { rank: 0, name: 'loss', value: 4, step: 0, time: 1 }
@@ -177,5 +183,64 @@ describe('metric store of a restarted run', () => {
     expect(s.series.get('loss')!.get(0)!.a).toEqual([3, 1]);
     s.load([]);
     expect(s.maxAttempt).toBe(1);
+  });
+});
+
+describe('sortRows', () => {
+  const row = (id: string, lr: string, loss: number | null, status = 'Completed') => ({
+    id,
+    name: id,
+    experiment: 'e',
+    status,
+    duration: 1,
+    params: { lr },
+    metrics: { loss }
+  });
+  const rows = [
+    row('a', '0.1', 0.5),
+    row('b', '0.01', null),
+    row('c', '1e-3', 0.2),
+    row('d', '–', 0.9)
+  ];
+
+  it('sorts params as numbers, missing values last, both ways', () => {
+    expect(sortRows(rows, { kind: 'param', name: 'lr' }).map(r => r.id)).toEqual([
+      'c',
+      'b',
+      'a',
+      'd'
+    ]);
+    expect(sortRows(rows, { kind: 'param', name: 'lr', descending: true }).map(r => r.id)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd'
+    ]);
+  });
+
+  it('sorts metrics by value with runs without one last, and keeps ties in order', () => {
+    expect(sortRows(rows, { kind: 'metric', name: 'loss' }).map(r => r.id)).toEqual([
+      'c',
+      'a',
+      'd',
+      'b'
+    ]);
+    expect(sortRows(rows, { kind: 'duration' }).map(r => r.id)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('sorts names in natural order', () => {
+    const named = [row('run-10', '1', 1), row('run-9', '1', 1)];
+    expect(sortRows(named, { kind: 'name' }).map(r => r.id)).toEqual(['run-9', 'run-10']);
+  });
+});
+
+describe('MetricStore times of step metrics', () => {
+  it("keeps each point's time beside its step, through thinning", () => {
+    const store = new MetricStore();
+    for (let i = 0; i < MAX_POINTS + 10; i++) store.addPoint(0, 'loss', 1 / (i + 1), i, 1000 + i);
+    const s = store.series.get('loss')!.get(0)!;
+    expect(s.t!.length).toBe(s.x.length);
+    for (let i = 0; i < s.x.length; i++) expect(s.t![i]).toBe(1000 + s.x[i]);
+    expect(store.t0).toBe(1000);
   });
 });

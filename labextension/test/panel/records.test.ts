@@ -5,6 +5,7 @@ import { formatKeyValues, parseKeyValues } from '../../src/panel/kv';
 import {
   groupByExperiment,
   matchesFilter,
+  parseTags,
   rootCauseHeadline,
   timeline
 } from '../../src/panel/records';
@@ -165,5 +166,32 @@ describe('K=V lines', () => {
       /Parameters/
     );
     expect(buildRequest(DEFAULT_VALUES, 'a.ipynb', undefined)).not.toHaveProperty('content');
+  });
+});
+
+describe('matchesFilter with tags and notes', () => {
+  const run = {
+    id: 'r1',
+    name: 'resnet',
+    experiment: 'e',
+    target: 'local',
+    status: 'Completed',
+    tags: ['baseline', 'lr-sweep'],
+    note: 'Best so far on CIFAR'
+  } as unknown as IRunRecord;
+
+  it('finds a run by a tag, tag:word, or a word of its note', () => {
+    expect(matchesFilter(run, 'baseline')).toBe(true);
+    expect(matchesFilter(run, 'tag:lr-')).toBe(true);
+    expect(matchesFilter(run, 'tag:other')).toBe(false);
+    expect(matchesFilter(run, 'cifar resnet')).toBe(true);
+    expect(matchesFilter({ ...run, tags: undefined, note: undefined }, 'tag:baseline')).toBe(false);
+  });
+});
+
+describe('parseTags', () => {
+  it('splits on commas and new lines, trims, and drops empty and repeated tags', () => {
+    expect(parseTags(' baseline, lr-sweep,\nbaseline ,, ')).toEqual(['baseline', 'lr-sweep']);
+    expect(parseTags('')).toEqual([]);
   });
 });
