@@ -330,6 +330,7 @@ class Agent:
                 for fd in list(open_fds):
                     self._pump(fd, streams[fd], open_fds, sel)
                 break
+        ended = time.time()  # the program's output ended: it exited (the supervisor orders failures by this)
         if sampler is not None:
             sampler.stop()
             sampler.join(timeout=2.0)  # a sample under way goes out before the EXIT frame
@@ -348,7 +349,7 @@ class Agent:
         tail = b"".join(framer.close() for framer in streams.values())
         if tail:
             self.channel.send(tail)
-        status = {"code": code if code >= 0 else None, "signal": -code if code < 0 else None}
+        status = {"code": code if code >= 0 else None, "signal": -code if code < 0 else None, "ended": ended}
         self.channel.send(encode_json(Kind.EXIT, self.rank, status))
         if self.channel.sock is not None:
             try:

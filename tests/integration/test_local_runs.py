@@ -140,6 +140,29 @@ def test_a_rank_killed_by_a_signal_is_reported_with_the_signal(store, project) -
 
 
 @pytest.mark.timeout(120)
+def test_a_rank_aborting_because_its_peer_failed_is_not_the_root_cause(store, project) -> None:
+    # what gloo or NCCL do: rank 1 exits with an error and its interpreter takes a while to end; its sockets
+    # are gone at once, and rank 0's collective aborts (SIGABRT) before rank 1's process has ended
+    script = f"""
+        import atexit, os, sys, time
+        from pathlib import Path
+        flag = Path({str(project / "rank1-failed")!r})
+        if os.environ["RANK"] == "1":
+            atexit.register(time.sleep, 1.0)
+            flag.write_text("x")
+            sys.exit(3)
+        while not flag.exists():
+            time.sleep(0.01)
+        os.abort()
+    """
+    run = submit(_spec(project, script, distribution=Distribution(processes_per_node=2)), store)
+    record = run.wait(timeout=60, raise_on_error=False)
+    assert record.status == "Failed" and record.exit_codes == [-6, 3], record.root_cause.message
+    assert record.root_cause.rank == 1 and record.root_cause.exit_code == 3, record.root_cause.message
+    assert_no_process_left(run.id)
+
+
+@pytest.mark.timeout(120)
 def test_cancel_stops_every_rank_even_one_ignoring_sigterm(store, project) -> None:
     script = """
         import os, signal, time, subprocess, sys

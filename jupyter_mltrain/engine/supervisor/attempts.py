@@ -45,6 +45,7 @@ class Restarts(HangWatch):
     last_output: dict[int, float]
     log_files: dict[int, int]
     stopping_since: float | None
+    stop_due: float | None
     killed_at: float | None
     chief_done: bool
     attempt: int = 1
@@ -74,7 +75,7 @@ class Restarts(HangWatch):
         self._next_attempt(failed, time.time(), note)
         self.root_cause = None
         self.hang = None
-        self.stopping_since = self.killed_at = None
+        self.stopping_since = self.killed_at = self.stop_due = None
         self.chief_done = False
         target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir, attempt=self.attempt)  # fresh ports

@@ -46,6 +46,10 @@ AFTER_KILL_S = 5.0
 # Disk space set aside at the start and given back when the disk fills, so that the final
 # status can still be written to the folder and the index.
 RESERVE_BYTES = 512 * 1024
+# A rank aborted (SIGABRT) is most often gloo or NCCL giving up on a collective because a peer is gone: the
+# other ranks get this long to end by themselves before they are stopped, so that the peer that failed first,
+# whose interpreter may take longer to end, is named the root cause.
+ABORT_GRACE_S = 2.0
 
 
 class Supervisor(Restarts):
@@ -67,6 +71,7 @@ class Supervisor(Restarts):
         self.root_cause: RootCause | None = None
         self.cancel_requested = False
         self.stopping_since: float | None = None
+        self.stop_due: float | None = None  # stop the ranks then (a grace after a SIGABRT; see ABORT_GRACE_S)
         self.killed_at: float | None = None
         self.plan: LaunchPlan | None = None
         self.launcher: Launcher | None = None
@@ -239,6 +244,8 @@ class Supervisor(Restarts):
             now = time.monotonic()
             if self.cancel_requested and self.stopping_since is None:
                 self._begin_stop()
+            if self.stop_due is not None and now >= self.stop_due and self.stopping_since is None:
+                self._begin_stop()
             if self.stopping_since is not None and self.killed_at is None:
                 if now - self.stopping_since >= self.spec.grace_period_s:
                     self.launcher.kill()
@@ -356,7 +363,30 @@ class Supervisor(Restarts):
             if self._requeued(rank, status):
                 return  # the scheduler runs the job again: its ranks come back as the next attempt
             self.root_cause = self._cause_for(rank, status)
+            if status.get("signal") == signal.SIGABRT and len(self.exits) < self.world:
+                self.stop_due = time.monotonic() + ABORT_GRACE_S
+            else:
+                self._begin_stop()
+        elif failed and self._failed_first(rank, status):
+            self.root_cause = self._cause_for(rank, status)
             self._begin_stop()
+
+    def _failed_first(self, rank: int, status: dict[str, Any]) -> bool:
+        """Whether ``rank``'s failure, reported after the root cause's, is the real first one.
+
+        Either its program ended first (its agent was slower to say so), as torchrun orders failures by
+        their time; or the root cause's rank was aborted (SIGABRT) and, in the ABORT_GRACE_S before the
+        others are stopped, this rank exited by itself with an error: the abort is this peer's doing, even
+        when the peer's interpreter took longer to end.
+        """
+        cause = self.root_cause
+        if cause is None or cause.rank is None or cause.rank == rank or cause.rank not in self.exits:
+            return False
+        first, mine = self.exits[cause.rank].get("ended"), status.get("ended")
+        if not isinstance(first, (int, float)) or not isinstance(mine, (int, float)):
+            return False
+        by_itself = status.get("signal") is None and status.get("code") not in (0, None)
+        return mine < first or (cause.signal == signal.SIGABRT and by_itself and self.stopping_since is None)
 
     def _cause_for(self, rank: int, status: dict[str, Any]) -> RootCause:
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
