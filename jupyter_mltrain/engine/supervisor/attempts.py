@@ -46,6 +46,7 @@ class Restarts(HangWatch):
     log_files: dict[int, int]
     stopping_since: float | None
     stop_due: float | None
+    stop_began: float | None
     killed_at: float | None
     chief_done: bool
     attempt: int = 1
@@ -75,7 +76,7 @@ class Restarts(HangWatch):
         self._next_attempt(failed, time.time(), note)
         self.root_cause = None
         self.hang = None
-        self.stopping_since = self.killed_at = self.stop_due = None
+        self.stopping_since = self.killed_at = self.stop_due = self.stop_began = None
         self.chief_done = False
         target = resolve_target(self.spec.target, cwd=self.spec.config_folders())
         self.plan = make_plan(self.spec, target, self.run_id, self.run_dir, attempt=self.attempt)  # fresh ports

@@ -72,6 +72,7 @@ class Supervisor(Restarts):
         self.cancel_requested = False
         self.stopping_since: float | None = None
         self.stop_due: float | None = None  # stop the ranks then (a grace after a SIGABRT; see ABORT_GRACE_S)
+        self.stop_began: float | None = None  # wall time, to compare with when the ranks' programs ended
         self.killed_at: float | None = None
         self.plan: LaunchPlan | None = None
         self.launcher: Launcher | None = None
@@ -380,11 +381,13 @@ class Supervisor(Restarts):
         when the peer's interpreter took longer to end.
         """
         cause = self.root_cause
-        if cause is None or cause.rank is None or cause.rank == rank or cause.rank not in self.exits:
+        if cause is None or cause.hang or cause.rank is None or cause.rank == rank or cause.rank not in self.exits:
             return False
         first, mine = self.exits[cause.rank].get("ended"), status.get("ended")
         if not isinstance(first, (int, float)) or not isinstance(mine, (int, float)):
             return False
+        if self.stop_began is not None and mine >= self.stop_began:
+            return False  # it ended after we began stopping the ranks: our doing, not a failure of its own
         by_itself = status.get("signal") is None and status.get("code") not in (0, None)
         return mine < first or (cause.signal == signal.SIGABRT and by_itself and self.stopping_since is None)
 
@@ -404,6 +407,7 @@ class Supervisor(Restarts):
     def _begin_stop(self) -> None:
         if self.stopping_since is None and self.launcher is not None:
             self.stopping_since = time.monotonic()
+            self.stop_began = time.time()
             self.launcher.terminate()
 
     def _stop_everything(self) -> None:
