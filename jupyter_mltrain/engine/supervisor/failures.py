@@ -112,3 +112,34 @@ def rank_failure(
         traceback=traceback,
         stderr_tail="\n".join(tail.split("\n")[-40:]),  # a \r redraw stays in its line: readers collapse it
     )
+
+
+# A rank aborted (SIGABRT) is most often gloo or NCCL giving up on a collective because a peer is gone: the
+# other ranks get this long to end by themselves before they are stopped, so that the peer that failed first,
+# whose interpreter may take longer to end, is named the root cause.
+ABORT_GRACE_S = 2.0
+
+
+def failed_first(
+    cause: RootCause | None,
+    exits: dict[int, dict[str, Any]],
+    rank: int,
+    status: dict[str, Any],
+    stop_began: float | None,
+) -> bool:
+    """Whether ``rank``'s failure (``status``), reported after ``cause``'s, is the real first one.
+
+    Either its program ended first (its agent was slower to say so), as torchrun orders failures by their
+    time; or the cause's rank was aborted (SIGABRT) and, in the ABORT_GRACE_S before the others are
+    stopped, this rank exited by itself with an error: the abort is this peer's doing. Never over a hang,
+    and never a rank that ended after the stop began (``stop_began``, wall time): that end was ours.
+    """
+    if cause is None or cause.hang or cause.rank is None or cause.rank == rank or cause.rank not in exits:
+        return False
+    first, mine = exits[cause.rank].get("ended"), status.get("ended")
+    if not isinstance(first, (int, float)) or not isinstance(mine, (int, float)):
+        return False
+    if stop_began is not None and mine >= stop_began:
+        return False
+    by_itself = status.get("signal") is None and status.get("code") not in (0, None)
+    return mine < first or (cause.signal == signal.SIGABRT and by_itself and stop_began is None)

@@ -28,7 +28,7 @@ from jupyter_mltrain.engine.store import (
     write_json_atomic,
 )
 from jupyter_mltrain.engine.supervisor.attempts import Restarts
-from jupyter_mltrain.engine.supervisor.failures import rank_failure
+from jupyter_mltrain.engine.supervisor.failures import ABORT_GRACE_S, failed_first, rank_failure
 from jupyter_mltrain.engine.supervisor.stragglers import StragglerTracker, straggler_seconds
 from jupyter_mltrain.engine.supervisor.summary import MetricSummary
 from jupyter_mltrain.engine.targets import resolve_target
@@ -46,10 +46,6 @@ AFTER_KILL_S = 5.0
 # Disk space set aside at the start and given back when the disk fills, so that the final
 # status can still be written to the folder and the index.
 RESERVE_BYTES = 512 * 1024
-# A rank aborted (SIGABRT) is most often gloo or NCCL giving up on a collective because a peer is gone: the
-# other ranks get this long to end by themselves before they are stopped, so that the peer that failed first,
-# whose interpreter may take longer to end, is named the root cause.
-ABORT_GRACE_S = 2.0
 
 
 class Supervisor(Restarts):
@@ -368,28 +364,9 @@ class Supervisor(Restarts):
                 self.stop_due = time.monotonic() + ABORT_GRACE_S
             else:
                 self._begin_stop()
-        elif failed and self._failed_first(rank, status):
+        elif failed and failed_first(self.root_cause, self.exits, rank, status, self.stop_began):
             self.root_cause = self._cause_for(rank, status)
             self._begin_stop()
-
-    def _failed_first(self, rank: int, status: dict[str, Any]) -> bool:
-        """Whether ``rank``'s failure, reported after the root cause's, is the real first one.
-
-        Either its program ended first (its agent was slower to say so), as torchrun orders failures by
-        their time; or the root cause's rank was aborted (SIGABRT) and, in the ABORT_GRACE_S before the
-        others are stopped, this rank exited by itself with an error: the abort is this peer's doing, even
-        when the peer's interpreter took longer to end.
-        """
-        cause = self.root_cause
-        if cause is None or cause.hang or cause.rank is None or cause.rank == rank or cause.rank not in self.exits:
-            return False
-        first, mine = self.exits[cause.rank].get("ended"), status.get("ended")
-        if not isinstance(first, (int, float)) or not isinstance(mine, (int, float)):
-            return False
-        if self.stop_began is not None and mine >= self.stop_began:
-            return False  # it ended after we began stopping the ranks: our doing, not a failure of its own
-        by_itself = status.get("signal") is None and status.get("code") not in (0, None)
-        return mine < first or (cause.signal == signal.SIGABRT and by_itself and self.stopping_since is None)
 
     def _cause_for(self, rank: int, status: dict[str, Any]) -> RootCause:
         role = self.plan.roles[rank] if self.plan and rank < len(self.plan.roles) else "worker"
