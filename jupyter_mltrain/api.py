@@ -17,11 +17,10 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +28,7 @@ from typing import Any, TextIO
 from jupyter_mltrain.engine.plan import make_plan
 from jupyter_mltrain.engine.snapshot import ObjectStore, make_private_dirs, select_files, take_snapshot
 from jupyter_mltrain.engine.spec import SECRET_PLACEHOLDER, RunSpec
+from jupyter_mltrain.engine.starting import start_in_new_interpreter
 from jupyter_mltrain.engine.store import (
     Labels,
     RunFolder,
@@ -40,6 +40,7 @@ from jupyter_mltrain.engine.store import (
 )
 from jupyter_mltrain.engine.targets import Target, resolve_target
 from jupyter_mltrain.hostside.errors import (
+    LaunchError,
     LaunchWarning,
     MLTrainError,
     RunFailed,
@@ -86,12 +87,19 @@ def _generated_ignore(files: Mapping[str, bytes]) -> tuple[str, ...]:
     return tuple("/" + rel for rel in files)
 
 
-def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, bytes] | None = None) -> Run:
+def submit(
+    spec: RunSpec,
+    store: Store | None = None,
+    *,
+    files: Mapping[str, bytes] | None = None,
+    starter: Callable[[Path, Mapping[str, str]], int] | None = None,
+) -> Run:
     """Package ``spec``'s code into a new run and start its supervisor; return the Run.
 
     ``files`` are generated files (e.g. the script made from a notebook cell) added to the
     snapshot under their relative paths, replacing any file of the folder with the same path.
-    Every check happens before anything is created: an error leaves no run behind.
+    ``starter(run_dir, env) -> pid`` starts the supervisor (a ``ForkServer``'s, for a sweep's trials); by
+    default a fresh interpreter. Every check happens before anything is created: an error leaves no run behind.
     """
     store = store or Store()
     files = dict(files or {})
@@ -147,21 +155,12 @@ def submit(spec: RunSpec, store: Store | None = None, *, files: Mapping[str, byt
     for key, value in spec.environment.secret_variables().items():
         env["MLTRAIN_SECRET_" + key] = value
     try:
-        with open(os.open(run_dir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_mltrain.engine.supervisor", str(run_dir)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=run_dir,
-                start_new_session=True,
-            )
+        pid = (starter or start_in_new_interpreter)(run_dir, env)
     except OSError as exc:
         store.delete(run_id)
-        raise MLTrainError(f"could not start the supervisor for run {run_id}: {exc}") from None
+        raise LaunchError(f"could not start the supervisor for run {run_id}: {exc}") from None
     # The supervisor records itself too; writing here closes the gap before it starts.
-    store.update(run_id, supervisor_pid=proc.pid, supervisor_host=socket.gethostname())
+    store.update(run_id, supervisor_pid=pid, supervisor_host=socket.gethostname())
     return Run(run_id, store)
 
 

@@ -21,7 +21,8 @@ def is_zombie_or_gone(pid: int) -> bool:
 
 
 def process_alive(pid: int | None, marker: str, starting: bool = False) -> bool:
-    """Whether ``pid`` runs on this host with ``marker`` on its command line.
+    """Whether ``pid`` runs on this host with ``marker`` on its command line, or as the name of its working
+    folder (a supervisor forked by a warm server has the server's command line, in the run's folder).
 
     With ``starting``, a live process without the marker also counts: it may not have
     reached ``exec`` yet.
@@ -31,7 +32,12 @@ def process_alive(pid: int | None, marker: str, starting: bool = False) -> bool:
     cmdline = _read_proc(pid, "cmdline")
     if cmdline is None or is_zombie_or_gone(pid):
         return False
-    return starting or marker.encode() in cmdline
+    if starting or marker.encode() in cmdline:
+        return True
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/cwd")) == marker
+    except OSError:
+        return False
 
 
 def run_processes(run_id: str, exclude: frozenset[int] = frozenset()) -> list[int]:

@@ -23,8 +23,10 @@ from typing import Any
 
 from jupyter_mltrain.api import Run, submit
 from jupyter_mltrain.engine.spec import RunSpec
+from jupyter_mltrain.engine.starting import ForkServer
 from jupyter_mltrain.engine.store import Status, Store
 from jupyter_mltrain.hostside import runtime
+from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.sweeps import policies
 from jupyter_mltrain.sweeps.space import parse_space
 from jupyter_mltrain.sweeps.trials import metric_values, submitted
@@ -110,6 +112,37 @@ class Driver:
         self.active: dict[int, Watched] = {}
         self.stopping = False
         self.best: float | None = None
+        self.forks: ForkServer | None = None  # started by loop(): forks the trials' supervisors, warm
+
+    def _start_forks(self) -> None:
+        try:
+            with _trial_environ():  # its children are the trials' supervisors, not part of this run
+                self.forks = ForkServer(cwd=str(self.store.home))
+            self.say(f"trials' supervisors are forked by a warm server (pid {self.forks.proc.pid})")
+        except OSError as exc:
+            self.say(f"trials start in fresh interpreters (no fork server: {exc})")
+
+    def _submit(self, spec: RunSpec) -> Run:
+        with _trial_environ():
+            if self.forks is not None:
+                try:
+                    return submit(spec, self.store, files=self.files, starter=self.forks.start_supervisor)
+                except LaunchError as exc:  # the server's fault, not the trial's: start it the usual way
+                    self.say(f"the fork server failed ({exc}); trials start in fresh interpreters from now on")
+                    self.forks.close()
+                    self.forks = None
+            return submit(spec, self.store, files=self.files)
+
+    def _count(self) -> int:
+        """How many trials the study has (asked, whatever their state)."""
+        return len(self.study.get_trials(deepcopy=False))
+
+    def _pause(self) -> None:
+        """Wait for a trial's supervisor to end, or POLL_S (the pruner needs the new values)."""
+        if self.forks is not None:
+            self.forks.wait(POLL_S)
+        else:
+            time.sleep(POLL_S)
 
     def say(self, message: str) -> None:
         """A line in the parent run's log."""
@@ -134,8 +167,7 @@ class Driver:
         params = {**self.spec.params, **trial.params}
         spec = self.spec.with_changes(params=params, name=f"{self.state['name']}-t{trial.number}")
         try:
-            with _trial_environ():
-                run = submit(spec, self.store, files=self.files)
+            run = self._submit(spec)
         except Exception as exc:  # a trial that cannot start is a failed trial; the sweep goes on
             import optuna
 
@@ -145,7 +177,7 @@ class Driver:
         with open(self.folder / "trials.jsonl", "a") as fh:
             fh.write(json.dumps({"trial": trial.number, "run": run.id, "params": trial.params}) + "\n")
         self.active[trial.number] = Watched(trial, run)
-        runtime.log("trials_started", len(self.study.trials), step=trial.number)
+        runtime.log("trials_started", self._count(), step=trial.number)
         self.say(f"trial {trial.number} started as run {run.id}: {trial.params}")
 
     def follow(self, watched: Watched) -> bool:
@@ -187,21 +219,24 @@ class Driver:
 
     def loop(self) -> int:
         """Run trials until the budget is spent and the last has ended; 1 if stopped by SIGTERM."""
-        runtime.log("trials_started", len(self.study.trials), step=0)  # opens the metric pipe before any trial
+        runtime.log("trials_started", self._count(), step=0)  # opens the metric pipe before any trial
         self.adopt()
+        self._start_forks()
         budget, concurrent = int(self.state["trials"]), int(self.state["concurrent"])
         self.say(
             f"{budget} trials, {concurrent} at a time, {self.state['sampler']} sampler, early stop "
             f"{self.state['early_stop']}, {self.state['goal']}imise {self.state['metric']}"
         )
         while not self.stopping:
-            while len(self.study.trials) < budget and len(self.active) < concurrent and not self.stopping:
+            while self._count() < budget and len(self.active) < concurrent and not self.stopping:
                 self.start_trial()
             for number in [n for n, w in self.active.items() if self.follow(w)]:
                 del self.active[number]
-            if not self.active and len(self.study.trials) >= budget:
+            if not self.active and self._count() >= budget:
                 break
-            time.sleep(POLL_S)
+            self._pause()
+        if self.forks is not None:
+            self.forks.close()
         if self.stopping:
             self.stop_all()
             return 1

@@ -62,6 +62,7 @@ class Supervisor(Restarts):
         self.stderr_tail: dict[int, bytes] = {}
         self.exits: dict[int, dict[str, Any]] = {}
         self.started: dict[int, dict[str, Any]] = {}
+        self.all_started = threading.Event()  # every rank has said where it runs (or the run is ending)
         self.summary = MetricSummary()
         self.stragglers = StragglerTracker(seconds=straggler_seconds())
         self.root_cause: RootCause | None = None
@@ -194,9 +195,7 @@ class Supervisor(Restarts):
         from jupyter_mltrain.engine import envinfo
 
         try:
-            deadline = time.time() + 10
-            while len(self.started) < self.world and time.time() < deadline and self.stopping_since is None:
-                time.sleep(0.2)
+            self.all_started.wait(timeout=10)
             hosts = [str(i.get("host")) for i in self.started.values()] or [socket.gethostname()]
             remote = self.launcher.environment() if self.launcher is not None else None
             if remote is not None:  # the ranks' interpreter lives on other hosts: ask there
@@ -221,7 +220,8 @@ class Supervisor(Restarts):
         next_summary = 0.0
         launcher_gone_at: float | None = None
         while True:
-            for key, _ in sel.select(timeout=0.2):
+            # once every rank has exited and said so, only the launcher's own exit is awaited: look often
+            for key, _ in sel.select(timeout=0.2 if open_channels or len(self.exits) < self.world else 0.01):
                 src = key.data
                 if src is None:
                     try:
@@ -295,6 +295,8 @@ class Supervisor(Restarts):
             self._append(self.log_files, rank, "logs", f"rank-{rank}.log", b"")  # a silent rank's log: empty, there
             info = json.loads(payload)
             self.started[rank] = info
+            if len(self.started) >= self.world:
+                self.all_started.set()
             assert self.launcher is not None
             self.launcher.rank_started(rank, info)
         elif kind == Kind.EXIT:
@@ -385,6 +387,7 @@ class Supervisor(Restarts):
         if self.stopping_since is None and self.launcher is not None:
             self.stopping_since = time.monotonic()
             self.stop_began = time.time()
+            self.all_started.set()
             self.launcher.terminate()
 
     def _stop_everything(self) -> None:
@@ -419,6 +422,7 @@ class Supervisor(Restarts):
         for fd in [*self.log_files.values(), *self.metric_files.values()]:
             os.close(fd)
         self.store.set_status(self.run_id, Status.FINALIZING)
+        self.all_started.set()  # the ranks that have not said where they run never will
         if self.env_thread is not None:
             self.env_thread.join(timeout=60)  # env.json is there when the run ends (short runs outpace it)
         if self.launcher is not None:
