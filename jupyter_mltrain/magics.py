@@ -27,7 +27,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from jupyter_mltrain.api import Preflight, Run, preflight, submit
-from jupyter_mltrain.engine.capture import CellScript, capture_cell
+from jupyter_mltrain.engine.capture import CellScript, capture_cell, running_cell_count
 from jupyter_mltrain.engine.store import Store, default_home
 from jupyter_mltrain.hostside.errors import LaunchWarning, MLTrainError, RunNotFound, SpecError
 from jupyter_mltrain.options import add_run_options, add_sweep_options, in_flag_terms, parse_params, spec_from_options
@@ -149,8 +149,8 @@ class TrainMagics(Magics):
         """``%%train [options]``: run this cell as a training run (``%%train --help`` lists the options)."""
         options = parse_line(TRAIN_PARSER, line)
         notebook = self._notebook()
-        count = getattr(self.shell, "execution_count", None)
-        origin = {"kind": "cell", "notebook": notebook, "execution_count": count}
+        count = running_cell_count(self.shell)
+        origin: dict[str, Any] = {"kind": "cell", "notebook": notebook, "execution_count": count}
         where = f"cell [{count}] of {os.path.basename(notebook)}" if notebook else f"cell [{count}]"
         try:
             assert self.shell is not None  # a magic runs inside a shell
@@ -166,7 +166,7 @@ class TrainMagics(Magics):
             )
             files = {ENTRY: script.script.encode(), **script.files}
             # where the cell starts in main.py and in the notebook: failures point back at the cell's lines
-            origin.update({"script_line": script.cell_line, "cell_line": 2})
+            origin.update({"script_line": script.cell_line, "cell_line": 2, "line_map": script.line_map})
             spec = spec_from_options(options, entry=ENTRY, source=options.source or os.getcwd(), origin=origin)
             if options.dry_run:
                 from IPython.display import display

@@ -31,6 +31,7 @@ from jupyter_mltrain.engine.store import RunRecord, Status, Store, label_fields
 from jupyter_mltrain.engine.targets import load_targets
 from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound, SpecError
 from jupyter_mltrain.options import add_run_options, parse_params, spec_from_options
+from jupyter_mltrain.sweeps.trials import memberships
 
 AUTH_RESOURCE = "mltrain"
 ENTRY = "main.py"
@@ -216,9 +217,10 @@ class RunsHandler(MLTrainHandler):
             return self.fail(400, f"unknown status {filters['status']!r}", "status")
         records = await self.blocking(self.store.list, limit=limit, offset=offset, **filters)
         total = await self.blocking(self.store.count, **filters)
+        members = await self.blocking(memberships, self.store.home)  # a sweep's driver and trials say so
         self.reply(
             {
-                "runs": [r.to_dict() for r in records],
+                "runs": [{**r.to_dict(), "sweep": members.get(r.id)} for r in records],
                 "total": total,
                 "offset": offset,
                 "limit": limit,

@@ -2,11 +2,15 @@
 
 | route | what |
 |---|---|
-| ``GET sweeps`` | every sweep, newest first: id, name, metric, goal, budget, trials started, parent run and status |
-| ``GET sweeps/{id}`` | one sweep's record: ``best`` and every trial (params, status, value, step, duration) |
+| ``GET sweeps`` | every sweep, newest first: id, name, metric, goal, budget, trials started (``trials``: numbers \
+and runs), parent run and status |
+| ``GET sweeps/{id}`` | one sweep's record: ``best`` and every trial (params, status, value, step, duration), its \
+``name``, ``sampler`` and ``space``; with ``?curves=1`` also ``curves``: ``{run: [[steps], [values]]}`` of the \
+primary metric of every trial, at most 500 points each |
 | ``DELETE sweeps/{id}`` | cancel it: its driver stops every running trial first |
 
-Authorized like the run routes: reading is ``read``, canceling ``write``.
+Authorized like the run routes: reading is ``read``, canceling ``write``. The run list (``GET runs``) marks the
+runs of sweeps with ``sweep``: ``{"id", "role": "driver" | "trial", "trial"}``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from jupyter_mltrain.hostside.errors import MLTrainError, RunNotFound
 from jupyter_mltrain.server.handlers import MLTrainHandler
 from jupyter_mltrain.sweeps import Sweep
 from jupyter_mltrain.sweeps.sweep import SWEEPS
-from jupyter_mltrain.sweeps.trials import submitted
+from jupyter_mltrain.sweeps.trials import CurveReader, described, submitted
 
 
 class SweepsHandler(MLTrainHandler):
@@ -35,6 +39,7 @@ class SweepsHandler(MLTrainHandler):
                 state = json.loads(path.read_text())
                 parent = state["drivers"][-1] if state.get("drivers") else None
                 status = str(self.store.get(parent).status) if parent else "Queued"
+                trials = [{"trial": t["trial"], "run": t["run"]} for t in submitted(path.parent)]
             except (OSError, ValueError, KeyError, RunNotFound):
                 continue  # a sweep folder being written, or one whose parent run was removed
             found.append(
@@ -45,8 +50,10 @@ class SweepsHandler(MLTrainHandler):
                     "metric": state["metric"],
                     "goal": state["goal"],
                     "budget": state["trials"],
-                    "started": len(submitted(path.parent)),
+                    "started": len(trials),
+                    "trials": trials,
                     "parent": parent,
+                    "drivers": state.get("drivers", []),
                     "status": status,
                 }
             )
@@ -59,7 +66,7 @@ class SweepsHandler(MLTrainHandler):
 
 
 class SweepHandler(MLTrainHandler):
-    """``GET sweeps/{id}`` and ``DELETE sweeps/{id}``."""
+    """``GET sweeps/{id}`` (``?curves=1``: with the trials' curves) and ``DELETE sweeps/{id}``."""
 
     def _sweep(self, sweep_id: str) -> Sweep:
         try:
@@ -67,11 +74,19 @@ class SweepHandler(MLTrainHandler):
         except MLTrainError as exc:
             raise web.HTTPError(404, str(exc)) from None
 
+    @staticmethod
+    def _read(sweep: Sweep, curves: bool) -> dict[str, Any]:
+        record = {**sweep.record(), **described(sweep.folder)}
+        if curves:
+            record["curves"] = CurveReader(sweep.store, sweep.metric).read([t["run"] for t in record["trials"]])
+        return record
+
     @web.authenticated
     @authorized("read")
     async def get(self, sweep_id: str) -> None:
         sweep = self._sweep(sweep_id)
-        self.reply(await self.blocking(sweep.record))
+        curves = self.get_argument("curves", "0") not in ("0", "", "false")
+        self.reply(await self.blocking(self._read, sweep, curves))
 
     @web.authenticated
     @authorized("write")

@@ -12,6 +12,10 @@ and the skipped lines are counted (the full log stays on disk and is linked). Me
 read as the panel's stream reads them: a metric with more values in one poll than a chart
 shows is sampled (spread evenly, and its last; counted), while rarer metrics and progress keep
 every value; only a backlog too large to scan in one poll is skipped to its tail.
+
+A metric logged with ``step=`` is drawn by step, but each of its points also carries its time
+(``times``: seconds since the run's ``created``, to the millisecond, one per point), so the charts
+can put it on a wall-clock or relative time axis too.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Delta:
     partial: dict[str, str] = field(default_factory=dict)
     points: dict[str, dict[str, list[list[Any]]]] = field(default_factory=dict)  # [xs, ys] or [xs, ys, attempts]
     x_kind: dict[str, str] = field(default_factory=dict)
+    times: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # step metrics: each point's time
     skipped: dict[str, int] = field(default_factory=dict)
     progress: dict[str, Any] | None = None
 
@@ -73,6 +78,7 @@ class Delta:
             "partial": self.partial,
             "points": self.points,
             "x_kind": self.x_kind,
+            "times": self.times,
             "skipped": self.skipped,
         }
 
@@ -93,20 +99,27 @@ class _Series:
         self.x: list[float] = []
         self.y: list[float] = []
         self.a: list[int] | None = None  # each point's attempt, once a restarted attempt logged one
+        self.t: list[float] | None = None  # each point's time since created (a metric logged by step)
 
-    def add(self, x: float, y: float, attempt: int = 1) -> None:
+    def add(self, x: float, y: float, attempt: int = 1, t: float | None = None) -> None:
         if attempt > 1 and self.a is None:
             self.a = [1] * len(self.x)
+        if t is not None and self.t is None and not self.x:
+            self.t = []
         self.x.append(x)
         self.y.append(y)
         if self.a is not None:
             self.a.append(attempt)
+        if self.t is not None:
+            self.t.append(0.0 if t is None else t)
         if len(self.x) > KEEP_POINTS:
             half = len(self.x) // 2  # thin the older half: keep every second point
             self.x = self.x[:half:2] + self.x[half:]
             self.y = self.y[:half:2] + self.y[half:]
             if self.a is not None:
                 self.a = self.a[:half:2] + self.a[half:]
+            if self.t is not None:
+                self.t = self.t[:half:2] + self.t[half:]
 
     def snapshot(self) -> list[list[Any]]:
         """``[xs, ys]``, or ``[xs, ys, attempts]`` after a restart (copies: the snapshot must not change)."""
@@ -254,12 +267,15 @@ class RunFeed:
                 continue
             step = rec.get("step")
             kind = self.x_kind.setdefault(name, "step" if step is not None else "time")
-            if kind == "step" and step is not None:
-                x = float(step)
-            else:
-                x = round(float(rec.get("time") or self.created) - self.created, 3)
+            t = round(float(rec.get("time") or self.created) - self.created, 3)
+            x = float(step) if kind == "step" and step is not None else t
             attempt = int(rec.get("attempt") or 1)
-            self.series.setdefault(name, {}).setdefault(rank, _Series()).add(x, float(value), attempt)
+            timed = kind == "step"  # a step metric's points carry their times (time axes)
+            self.series.setdefault(name, {}).setdefault(rank, _Series()).add(
+                x, float(value), attempt, t if timed else None
+            )
+            if timed:
+                delta.times.setdefault(name, {}).setdefault(key, []).append(t)
             points = delta.points.setdefault(name, {}).setdefault(key, [[], []])
             if attempt > 1 and len(points) == 2:
                 points.append([1] * len(points[0]))  # [xs, ys, attempts]: the widget draws attempts apart
@@ -268,11 +284,14 @@ class RunFeed:
             if len(points) == 3:
                 points[2].append(attempt)
             delta.x_kind[name] = kind
-        for per_rank in delta.points.values():  # a flooding metric the sample's probes missed
-            for xy in per_rank.values():
+        for name, per_rank in delta.points.items():  # a flooding metric the sample's probes missed
+            for r, xy in per_rank.items():
                 if len(xy[0]) > DELTA_POINTS:
                     step = len(xy[0]) // DELTA_POINTS + 1
                     xy[:] = [column[::step] for column in xy]
+                    times = delta.times.get(name, {}).get(r)
+                    if times is not None:
+                        times[:] = times[::step]
 
     def lines_read(self, rank: int) -> int:
         """How many complete lines of ``rank``'s log this feed has read (shown or skipped)."""
@@ -292,6 +311,12 @@ class RunFeed:
             # copies: the snapshot must not change as the series grow
             "series": {m: {str(r): s.snapshot() for r, s in per.items()} for m, per in self.series.items()},
             "x_kind": dict(self.x_kind),
+            # a step metric's points' times (seconds since created), parallel to its series' points
+            "times": {
+                m: {str(r): s.t[:] for r, s in per.items() if s.t is not None}
+                for m, per in self.series.items()
+                if any(s.t is not None for s in per.values())
+            },
             # every complete line read but not in the snapshot (skipped ahead, or older than its last lines)
             "skipped": {
                 str(r): s.lines_read - min(len(s.lines), HISTORY_LINES)

@@ -28,6 +28,7 @@ from jupyter_mltrain.engine.store import RunRecord, Status
 from jupyter_mltrain.hostside.errors import MLTrainError, RunFailed
 from jupyter_mltrain.widget.feed import LIVE_HISTORY_ITEMS, RunFeed
 from jupyter_mltrain.widget.summary import summary_html, summary_text
+from jupyter_mltrain.widget.sweepfeed import SweepFeed, sweep_of
 
 STATIC = Path(__file__).parent / "static"
 TICK_S = 0.25
@@ -78,6 +79,11 @@ class RunWidget(anywidget.AnyWidget):
     registered = traitlets.Dict().tag(sync=True)
     # ranks that fell behind: {"rank", "host", "ratio", "since", "until"} (until None while it lasts)
     stragglers: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    # set by people (Run.tags / Run.note, the panel, this widget's header: a "labels" message)
+    tags: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    note = traitlets.Unicode("").tag(sync=True)
+    # a sweep's driver run: the sweep's record, space and trial curves (sweepfeed.py); empty for other runs
+    sweep = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run: Run, **kwargs: Any) -> None:
         record = run.record
@@ -103,6 +109,7 @@ class RunWidget(anywidget.AnyWidget):
         self._display: Any = None
         self.log_paths = {str(r): str(run.folder.log_path(r)) for r in range(record.ranks)}
         self.files_url = f"mltrain/api/runs/{run.id}/files"  # the server extension's downloads
+        self.sweep_feed = SweepFeed.of(sweep_of(record.params), run.store)
         self.on_msg(self._on_frontend_msg)
         self._set_traits(record)
 
@@ -147,6 +154,9 @@ class RunWidget(anywidget.AnyWidget):
             self.attempt = record.attempt
             self.attempts = [dict(a) for a in record.attempts]
             self.stragglers = [dict(s) for s in record.stragglers]
+            self.tags, self.note = list(record.tags), record.note
+            if self.sweep_feed is not None:
+                self.sweep = self.sweep_feed.read()
             if record.final:
                 self.cancel_pending = False
                 self.outputs = self._outputs()
@@ -174,6 +184,23 @@ class RunWidget(anywidget.AnyWidget):
                 self.cancel_pending = True
         elif kind == "register":
             self.register(content)
+        elif kind == "labels":
+            self.set_labels(content)
+
+    def set_labels(self, request: dict[str, Any]) -> None:
+        """Set the run's ``tags`` and/or ``note`` as the view asked; the error, if any, goes back to it."""
+        try:
+            if "tags" in request:
+                self.run.tags = request["tags"]
+            if "note" in request:
+                self.run.note = request["note"]
+        except MLTrainError as exc:
+            self.send({"type": "labels", "error": str(exc)})
+            return
+        record = self.run.record
+        with self.hold_sync():
+            self.tags, self.note = list(record.tags), record.note
+        self.send({"type": "labels", "error": ""})
 
     def register(self, request: dict[str, Any]) -> None:
         """Register the run's model as the view asked (``name``, ``alias``?, ``path``?); show the result."""

@@ -18,6 +18,7 @@ Ranks are new processes: nothing of the kernel's state travels but what is writt
 from jupyter_mltrain.engine.capture.captured import Captured, CaptureError, CellScript
 from jupyter_mltrain.engine.capture.names import free_names
 from jupyter_mltrain.engine.capture.notebook import notebook_script, train_line
+from jupyter_mltrain.engine.capture.objects import running_cell_count
 from jupyter_mltrain.engine.capture.script import capture_cell, check_cell_syntax
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "check_cell_syntax",
     "free_names",
     "notebook_script",
+    "running_cell_count",
     "train_line",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from jupyter_mltrain.hostside.errors import MLTrainError
 
@@ -40,3 +41,7 @@ class CellScript:
     captured: list[Captured] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     cell_line: int = 1  # the line of the script where the cell's first line is
+    # which lines of the script come from which notebook cell: {"start", "end" (lines of the script, inclusive),
+    # "cell" ("cell [12]"), "execution_count" (None: unknown), "cell_line" (the first one's line in that cell),
+    # "what" ("function helper", "the %%train cell")}; the cell's own range last
+    line_map: list[dict[str, Any]] = field(default_factory=list)

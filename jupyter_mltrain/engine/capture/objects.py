@@ -116,7 +116,8 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
-def _find_def(filename: str, name: str, line: int | None, node_type: type) -> str | None:
+def _def_lines(filename: str, name: str, line: int | None, node_type: type) -> tuple[int, int] | None:
+    """The first and last line (decorators included) of the top-level definition ``name`` in ``filename``."""
     lines = linecache.getlines(filename)
     tree = _parse("".join(lines)) if lines else None
     if tree is None:
@@ -130,20 +131,60 @@ def _find_def(filename: str, name: str, line: int | None, node_type: type) -> st
         ):
             start = min([node.lineno] + [d.lineno for d in node.decorator_list])
             if line is None or start <= line <= (node.end_lineno or node.lineno):
-                found = "".join(lines[start - 1 : node.end_lineno])
+                found = (start, node.end_lineno or node.lineno)
     return found
 
 
-def _class_source(cls: type, shell: Any) -> str | None:
+def _find_def(filename: str, name: str, line: int | None, node_type: type) -> str | None:
+    span = _def_lines(filename, name, line, node_type)
+    return "".join(linecache.getlines(filename)[span[0] - 1 : span[1]]) if span else None
+
+
+def _class_file(cls: type, shell: Any) -> tuple[str, int] | None:
+    """The cell file where ``cls`` is defined and its first line there."""
     for code in _code_objects(cls):
-        found = _find_def(code.co_filename, cls.__name__, code.co_firstlineno, ast.ClassDef)
-        if found:
-            return found
+        span = _def_lines(code.co_filename, cls.__name__, code.co_firstlineno, ast.ClassDef)
+        if span:
+            return code.co_filename, span[0]
     for filename in reversed(_cell_files(shell)):
-        found = _find_def(filename, cls.__name__, None, ast.ClassDef)
-        if found:
-            return found
+        span = _def_lines(filename, cls.__name__, None, ast.ClassDef)
+        if span:
+            return filename, span[0]
     return None
+
+
+def _class_source(cls: type, shell: Any) -> str | None:
+    found = _class_file(cls, shell)
+    return _find_def(found[0], cls.__name__, found[1], ast.ClassDef) if found else None
+
+
+def running_cell_count(shell: Any) -> int | None:
+    """The execution count of the cell the kernel is running (shown as ``[12]`` beside it), or None.
+
+    The cell's code was cached under its count before it ran; IPython 9 has already moved
+    ``execution_count`` on to the next cell by then, older versions have not.
+    """
+    names = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    counts = [n for n in names.values() if isinstance(n, int)] if isinstance(names, dict) else []
+    if counts:
+        return max(counts)
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
+def _defined_in(value: Any, shell: Any) -> tuple[int | None, int] | None:
+    """``(execution count, line)``: the notebook cell a function or class was defined in, and its first line
+    there; None when not known (the count is None when the kernel does not say which cell the file was)."""
+    if isinstance(value, type):
+        found = _class_file(value, shell)
+    else:
+        code = getattr(value, "__code__", None)
+        found = (code.co_filename, code.co_firstlineno) if isinstance(code, types.CodeType) else None
+    if found is None:
+        return None
+    names = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    count = names.get(found[0]) if isinstance(names, dict) else None
+    return (count if isinstance(count, int) else None), found[1]
 
 
 def _lambda_source(func: types.FunctionType) -> str | None:

@@ -25,6 +25,7 @@ from jupyter_mltrain.engine.capture.captured import (
 from jupyter_mltrain.engine.capture.names import free_names
 from jupyter_mltrain.engine.capture.objects import (
     _class_source,
+    _defined_in,
     _describe,
     _function_source,
     _import_line,
@@ -32,6 +33,7 @@ from jupyter_mltrain.engine.capture.objects import (
     _is_numpy,
     _is_plain,
     _literal,
+    running_cell_count,
 )
 
 
@@ -46,6 +48,7 @@ class _Builder:
         self.imports: list[str] = []
         self.values: list[str] = []
         self.definitions: list[str] = []
+        self.origins: list[dict[str, Any] | None] = []  # per definition: the cell it came from, when known
         self.files: dict[str, bytes] = {}
         self.captured: list[Captured] = []
         self.unresolved: list[str] = []
@@ -118,9 +121,15 @@ class _Builder:
             if dep != real and dep not in self.cell_bound:
                 self.add(dep, used_by=name)
         self.definitions.append(source.rstrip() + "\n")
+        where = _defined_in(value, self.shell)
+        if where is not None and where[0] is not None:
+            self.origins.append({"execution_count": where[0], "cell_line": where[1], "what": f"{kind} {real}"})
+        else:
+            self.origins.append(None)
         if real != name:
             self.add(real, used_by=name)
             self.definitions.append(f"{name} = {real}\n")
+            self.origins.append(None)
         self.captured.append(Captured(name, kind, f"{kind} {real}" + (f" as {name}" if real != name else "")))
 
     def _add_value(self, name: str, value: Any, used_by: str) -> None:
@@ -257,13 +266,30 @@ def capture_cell(
         lines += [f"{k} = _mltrain_params()[{k!r}]" for k in swept]
         parts.append("# swept parameters (--sweep): this trial's values\n" + "\n".join(lines) + "\n")
         builder.captured += [Captured(k, "param", "swept") for k in swept]
+    line_map: list[dict[str, Any]] = []
     if builder.definitions:
+        line = "\n".join(parts).count("\n") + 3  # the parts, the blank line joining them, then the header
+        for text, where in zip(builder.definitions, builder.origins, strict=True):
+            if where is not None:
+                line_map.append({"start": line, "end": line + text.count("\n") - 1, **where})
+            line += text.count("\n") + 2  # the definitions are joined by two blank lines
         parts.append("# definitions from earlier cells\n" + "\n\n".join(builder.definitions))
     cell_line = "\n".join(parts).count("\n") + 3  # the parts, the blank line joining them, then the banner
     parts.append("# ---- the cell ----\n" + cell.rstrip() + "\n")
     script = "\n".join(parts)
+    line_map.append(
+        {
+            "start": cell_line,
+            "end": cell_line + cell.rstrip().count("\n"),
+            "execution_count": running_cell_count(shell),
+            "cell_line": first_line,
+            "what": "the %%train cell",
+        }
+    )
+    for entry in line_map:
+        entry["cell"] = f"cell [{entry['execution_count']}]" if entry["execution_count"] is not None else "this cell"
     try:
         compile(script, "main.py", "exec")
     except SyntaxError as exc:  # a bug of ours, never the user's: say so plainly
         raise CaptureError("", f"internal error: the generated script does not compile ({exc})") from None
-    return CellScript(script, builder.files, builder.captured, builder.unresolved, cell_line)
+    return CellScript(script, builder.files, builder.captured, builder.unresolved, cell_line, line_map)

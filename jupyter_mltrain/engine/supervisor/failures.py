@@ -63,16 +63,25 @@ def in_cell_terms(traceback: str | None, entry: str, origin: dict[str, Any]) -> 
 
     ``File ".../snapshot/main.py", line 57, in <module>`` gets ``(cell [12], line 3)``: origin's
     ``script_line`` is where the cell starts in the script, ``cell_line`` its first line's number in the cell.
+    A frame in a definition carried from an earlier cell points at that cell, through origin's ``line_map``.
     """
     start, first = origin.get("script_line"), origin.get("cell_line", 1)
     if not traceback or origin.get("kind") != "cell" or not isinstance(start, int):
         return traceback
     label = f"cell [{origin.get('execution_count')}]" if origin.get("execution_count") else "the cell"
+    spans = [m for m in origin.get("line_map") or [] if isinstance(m, dict) and m.get("execution_count") is not None]
     out = []
     for text in traceback.splitlines():
         frame = _FRAME.match(text)
-        if frame and frame["file"].endswith("/" + entry) and int(frame["line"]) >= start:
-            text = f"{frame.group(1)} ({label}, line {int(frame['line']) - start + int(first)}){frame['rest']}"
+        if frame and frame["file"].endswith("/" + entry):
+            line = int(frame["line"])
+            if line >= start:
+                text = f"{frame.group(1)} ({label}, line {line - start + int(first)}){frame['rest']}"
+            else:
+                span = next((m for m in spans if m.get("start", 0) <= line <= m.get("end", -1)), None)
+                if span is not None:
+                    where = f"{span.get('cell')}, line {line - int(span['start']) + int(span.get('cell_line', 1))}"
+                    text = f"{frame.group(1)} ({where}){frame['rest']}"
         out.append(text)
     return "\n".join(out)
 

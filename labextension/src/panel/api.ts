@@ -3,6 +3,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { RunStatus } from '../common/statuses';
+import { ISweepMark } from '../common/sweep/nest';
 
 /** Path of the API under the server's base URL. */
 export const API_PATH = 'mltrain/api';
@@ -54,6 +55,8 @@ export interface IRunRecord {
   /** Set by people (PATCH runs/{id}); absent from an older server. */
   tags?: string[];
   note?: string;
+  /** The run's sweep and its role there (`GET runs` only; null for a run of no sweep). */
+  sweep?: ISweepMark | null;
 }
 
 /** One earlier attempt of a restarted run. */

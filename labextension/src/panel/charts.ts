@@ -20,8 +20,12 @@ export class LineChart extends Widget {
     this.node.append(this._chart.root);
   }
 
-  /** Set what is drawn: series (each with a label) on x of the given kind. */
-  setData(series: ILabelledSeries[], xKind: 'step' | 'time', last: string): void {
+  /** Set what is drawn: series (each with a label, and a colour number: else its place) on x of the given kind. */
+  setData(
+    series: (ILabelledSeries & { color?: number })[],
+    xKind: 'step' | 'time',
+    last: string
+  ): void {
     this._series = series;
     this._xKind = xKind;
     this._chart.setLast(last);
@@ -48,7 +52,7 @@ export class LineChart extends Widget {
     const points = this._series.reduce((n, s) => n + s.data.x.length, 0);
     this._chart.draw({
       x,
-      lines: this._series.map((s, i) => ({ label: s.label, color: i, y: ys[i] })),
+      lines: this._series.map((s, i) => ({ label: s.label, color: s.color ?? i, y: ys[i] })),
       axis: this._xKind === 'time' ? 'relative' : 'step',
       log: false,
       yLabel: this._chart.root.dataset.metric ?? '',
@@ -57,7 +61,7 @@ export class LineChart extends Widget {
   }
 
   private _chart: MetricChart;
-  private _series: ILabelledSeries[] = [];
+  private _series: (ILabelledSeries & { color?: number })[] = [];
   private _xKind: 'step' | 'time' = 'step';
 }
 

@@ -134,3 +134,70 @@ export function filterPackages(
     .filter(([name, version]) => words.every(w => `${name} ${version}`.toLowerCase().includes(w)))
     .sort((p, q) => p[0].localeCompare(q[0]));
 }
+
+/** Lines of the generated main.py that come from one notebook cell (the spec's `origin.line_map`). */
+export interface ILineSpan {
+  /** First and last line of main.py, from 1, inclusive. */
+  start: number;
+  end: number;
+  /** "cell [12]" */
+  cell: string;
+  executionCount: number | null;
+  /** The first line's number in that cell. */
+  cellLine: number;
+  /** What the lines are: "function helper", "the %%train cell". */
+  what: string;
+}
+
+/** The line map of a run's origin, checked and by start line (none for a run not made from a cell). */
+export function lineSpans(origin: unknown): ILineSpan[] {
+  const map =
+    origin && typeof origin === 'object' ? (origin as Record<string, unknown>).line_map : null;
+  if (!Array.isArray(map)) return [];
+  const spans: ILineSpan[] = [];
+  for (const m of map) {
+    if (!m || typeof m !== 'object') continue;
+    const e = m as Record<string, unknown>;
+    const start = Number(e.start);
+    const end = Number(e.end);
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 1 || end < start) continue;
+    const count = typeof e.execution_count === 'number' ? e.execution_count : null;
+    spans.push({
+      start,
+      end,
+      cell:
+        typeof e.cell === 'string' && e.cell
+          ? e.cell
+          : count !== null
+            ? `cell [${count}]`
+            : 'a cell',
+      executionCount: count,
+      cellLine: Number.isInteger(e.cell_line) ? (e.cell_line as number) : 1,
+      what: typeof e.what === 'string' ? e.what : ''
+    });
+  }
+  return spans.sort((a, b) => a.start - b.start);
+}
+
+/** The index in `spans` of the span holding `line` (from 1), or -1. */
+export function spanAt(spans: readonly ILineSpan[], line: number): number {
+  return spans.findIndex(s => s.start <= line && line <= s.end);
+}
+
+/** The variables a run's plan set for its ranks: those of every rank, and each rank's own (masked). */
+export interface IPlanEnv {
+  shared: [string, string][];
+  ranks: [string, string][][];
+}
+
+function stringMap(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** The variables of a `plan.json` (the supervisor's, secrets already `<secret>`), or null when it has none. */
+export function planEnv(plan: unknown): IPlanEnv | null {
+  const p = stringMap(plan);
+  if (!('env' in p)) return null;
+  const ranks = Array.isArray(p.rank_env) ? p.rank_env : [];
+  return { shared: maskEnv(stringMap(p.env)), ranks: ranks.map(e => maskEnv(stringMap(e))) };
+}

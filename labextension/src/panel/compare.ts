@@ -1,5 +1,6 @@
-// Compare runs: one metric of each run overlaid on one chart, and a table of their
-// parameters (differing ones first) and final metrics (the best marked).
+// Compare runs: one metric of each run overlaid on one chart, and a runs table of their
+// parameters (differing ones first) and final metrics (the best marked) in column groups; a run
+// has the same colour in both, and clicking its row shows or hides it in the overlay.
 import { Poll } from '@lumino/polling';
 import { Panel, Widget } from '@lumino/widgets';
 import { IRunRecord, MLTrainAPI } from './api';
@@ -7,9 +8,10 @@ import { LineChart } from './charts';
 import { h } from '../common/dom';
 import { fmtDuration, fmtValue } from '../common/format';
 import { ISeries, meanOverRanks, sortRanks } from '../common/series';
+import { seriesColor } from '../common/palette';
 import { isFinal } from '../common/statuses';
 import { mainMetric, runTitle, statusGlyph } from './format';
-import { compareTable, ISortKey, MetricStore, sortRows } from './metrics';
+import { compareTable, ISortKey, MetricStore, overlayRuns, runColors, sortRows } from './metrics';
 import { RunsModel } from './runsmodel';
 
 type RankMode = 'rank0' | 'mean';
@@ -144,16 +146,19 @@ export class CompareView extends Panel {
 
   private _renderChart(): void {
     const m = this._metric;
-    const series: { label: string; data: ISeries }[] = [];
+    const series: { label: string; data: ISeries; color: number }[] = [];
     let xKind: 'step' | 'time' = 'step';
-    for (const run of this._runs) {
-      const store = this._stores.get(run.id);
+    const byId = new Map(this._runs.map(r => [r.id, r]));
+    for (const { id, color } of overlayRuns(this.ids, this._hidden)) {
+      const run = byId.get(id);
+      const store = this._stores.get(id);
+      if (!run) continue;
       const byRank = store?.series.get(m);
       if (!store || !byRank || byRank.size === 0) continue;
       xKind = store.xKind.get(m) ?? xKind;
       const ranks = sortRanks(byRank.keys());
       const data = this._rankMode === 'mean' ? meanOverRanks(byRank) : byRank.get(ranks[0])!;
-      series.push({ label: runTitle(run), data });
+      series.push({ label: runTitle(run), data, color });
     }
     this._chart.setTitle(
       m ? `${m} (${this._rankMode === 'mean' ? 'mean over ranks' : 'rank 0'})` : 'No metrics'
@@ -186,7 +191,7 @@ export class CompareView extends Panel {
     const groups = h(
       'tr',
       { class: 'mltrain-compare-groups' },
-      h('th', { colspan: 3 }),
+      h('th', { colspan: 3, class: 'mltrain-group-run', scope: 'colgroup' }, 'Run'),
       t.params.length
         ? h(
             'th',
@@ -233,13 +238,30 @@ export class CompareView extends Panel {
         )
       )
     );
+    const colors = runColors(this.ids);
     const rows = t.rows.map(r =>
       h(
         'tr',
-        { 'data-testid': 'mltrain-compare-row', 'data-run-id': r.id },
+        {
+          'data-testid': 'mltrain-compare-row',
+          'data-run-id': r.id,
+          'data-shown': String(!this._hidden.has(r.id)),
+          title: 'Click to show or hide this run in the chart',
+          onclick: (e: Event) => {
+            if ((e.target as HTMLElement).closest('a')) return; // the link opens the run
+            if (!this._hidden.delete(r.id)) this._hidden.add(r.id);
+            this._renderChart();
+            this._renderTable();
+          }
+        },
         h(
           'td',
           null,
+          h('span', {
+            class: 'mltrain-compare-swatch',
+            'data-testid': 'mltrain-compare-swatch',
+            style: `background: ${seriesColor(colors.get(r.id) ?? 0)}`
+          }),
           h(
             'a',
             {
@@ -293,12 +315,14 @@ export class CompareView extends Panel {
       h(
         'div',
         { class: 'mltrain-subtle' },
-        'Metric columns show each run\u2019s last value; the best of the completed runs is marked.'
+        'Metric columns show each run\u2019s last value; the best of the completed runs is marked. ' +
+          'Click a row to show or hide its run in the chart.'
       )
     );
   }
 
   private _runs: IRunRecord[] = [];
+  private _hidden = new Set<string>();
   private _sort: ISortKey | null = null;
   private _onlyDiffering = h('input', {
     type: 'checkbox',

@@ -264,3 +264,23 @@ export function sortRows(rows: readonly ICompareRow[], key: ISortKey): ICompareR
     })
     .map(x => x.r);
 }
+
+/**
+ * Each run's colour number (the palette's, `seriesColor`) in a compare view: by its place among the
+ * view's runs, so a run keeps its colour in the overlay and its table row whatever the sort or the
+ * runs hidden from the overlay.
+ */
+export function runColors(ids: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const id of ids) if (!out.has(id)) out.set(id, out.size);
+  return out;
+}
+
+/** The runs drawn in the overlay: those of `ids` not hidden, each with its colour number. */
+export function overlayRuns(
+  ids: readonly string[],
+  hidden: ReadonlySet<string>
+): { id: string; color: number }[] {
+  const colors = runColors(ids);
+  return [...colors].filter(([id]) => !hidden.has(id)).map(([id, color]) => ({ id, color }));
+}

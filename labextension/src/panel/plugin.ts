@@ -31,6 +31,7 @@ import { placeView } from './placement';
 import { RunsPanel } from './runspanel';
 import { confirmAndCancel, RunView } from './runview';
 import { RunsModel } from './runsmodel';
+import { SweepPanel } from './sweepview';
 import { ITrainFormResult, ITrainFormValues, TrainForm } from './trainform';
 
 const PLUGIN_ID = 'jupyter-mltrain:plugin';
@@ -44,7 +45,8 @@ export const CommandIDs = {
   insertAttach: 'mltrain:insert-attach',
   rerun: 'mltrain:rerun',
   cancel: 'mltrain:cancel-run',
-  models: 'mltrain:models'
+  models: 'mltrain:models',
+  openSweep: 'mltrain:open-sweep'
 };
 
 const TRAIN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
@@ -230,6 +232,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Show Training Runs',
       caption: 'Open the Training panel',
       execute: () => shell.activateById(panel.id)
+    });
+
+    // One tab per sweep: the trials table, best so far, parallel coordinates and curves.
+    const sweeps = new Map<string, MainAreaWidget<SweepPanel>>();
+    commands.addCommand(CommandIDs.openSweep, {
+      label: args => (args.id ? `Open Sweep ${args.id}` : 'Open Sweep'),
+      caption: 'Open the sweep in a tab',
+      execute: args => {
+        const id = typeof args.id === 'string' ? args.id : '';
+        const existing = sweeps.get(id);
+        if (existing && !existing.isDisposed) return shell.activateById(existing.id);
+        if (!id) return;
+        const widget = new MainAreaWidget({
+          content: new SweepPanel(api, id, run => openRun(run))
+        });
+        widget.id = `mltrain-sweep-${id}`;
+        widget.title.label = `Sweep ${id}`;
+        widget.title.icon = trainIcon;
+        widget.title.closable = true;
+        widget.content.title.changed.connect(
+          () => (widget.title.label = widget.content.title.label)
+        );
+        sweeps.set(id, widget);
+        place(widget, 'Training Sweep');
+      }
     });
 
     commands.addCommand(CommandIDs.openRun, {

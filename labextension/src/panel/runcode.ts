@@ -1,6 +1,7 @@
-// The run tab's "Code" (the snapshot's files, the entry script first, highlighted, and their diff
-// against another run's snapshot: by default the previous run of the same name) and "Environment"
-// (interpreter, hosts, GPUs, searchable packages, environment variables with secrets masked).
+// The run tab's "Code" (the snapshot's files, the entry script first, highlighted, with the notebook
+// cell each part of a generated main.py came from, and their diff against another run's snapshot: by
+// default the previous run of the same name) and "Environment" (interpreter, hosts, GPUs, searchable
+// packages, the variables the plan set for the ranks with secrets masked).
 import { Widget } from '@lumino/widgets';
 import { h } from '../common/dom';
 import { escapeHtml } from '../common/escape';
@@ -9,10 +10,15 @@ import {
   diffManifests,
   filterPackages,
   highlightPython,
+  ILineSpan,
+  IPlanEnv,
   lineDiff,
+  lineSpans,
   Manifest,
   maskEnv,
-  orderFiles
+  orderFiles,
+  planEnv,
+  spanAt
 } from './code';
 
 /** A run file as text (through the files route: the request carries the token). */
@@ -20,15 +26,51 @@ async function fileText(api: MLTrainAPI, id: string, path: string): Promise<stri
   return (await api.download(id, path)).text();
 }
 
-function codeBlock(text: string, python: boolean): HTMLElement {
+function codeBlock(text: string, python: boolean, spans: readonly ILineSpan[] = []): HTMLElement {
   const pre = h('pre', { class: 'mltrain-code', 'data-testid': 'mltrain-code-text' });
   pre.innerHTML = text
     .split('\n')
-    .map(
-      l => `<span class="mltrain-code-line">${python ? highlightPython(l) : escapeHtml(l)}</span>`
-    )
+    .map((l, i) => {
+      const code = python ? highlightPython(l) : escapeHtml(l);
+      const k = spanAt(spans, i + 1);
+      if (k < 0) return `<span class="mltrain-code-line">${code}</span>`;
+      // A band per cell's lines, its label in the gutter of the first (labels are our text, escaped).
+      const s = spans[k];
+      const label =
+        s.start === i + 1
+          ? `<span class="mltrain-code-cell" data-testid="mltrain-code-cell" data-span="${k}" ` +
+            `title="${escapeHtml(`${s.what ? `${s.what}: ` : ''}${s.cell}, from its line ${s.cellLine}`)}">` +
+            `${escapeHtml(s.cell)}</span>`
+          : '';
+      return (
+        `<span class="mltrain-code-line mltrain-code-band mltrain-code-band-${k % 2}" ` +
+        `data-span="${k}" data-line="${i + 1}">${label}${code}</span>`
+      );
+    })
     .join('\n');
   return pre;
+}
+
+/** The cells main.py was made of, each a button that shows its lines. */
+function cellLegend(spans: readonly ILineSpan[], jump: (k: number) => void): HTMLElement {
+  return h(
+    'div',
+    { class: 'mltrain-code-cells', 'data-testid': 'mltrain-code-cells' },
+    'From the notebook: ',
+    ...spans.map((s, k) =>
+      h(
+        'button',
+        {
+          class: 'mltrain-button mltrain-link-button',
+          'data-testid': 'mltrain-code-cell-link',
+          'data-span': k,
+          title: `Show lines ${s.start}–${s.end} of main.py`,
+          onclick: () => jump(k)
+        },
+        `${s.cell}${s.what ? ` (${s.what})` : ''}`
+      )
+    )
+  );
 }
 
 /** The snapshot's files and their diff against another run's. */
@@ -54,6 +96,12 @@ export class CodeView extends Widget {
     } catch (err) {
       this.node.replaceChildren(h('div', { class: 'mltrain-error' }, (err as Error).message));
       return;
+    }
+    try {
+      const spec = JSON.parse(await fileText(this.api, this.runId, 'spec.json'));
+      this._spans = lineSpans((spec as Record<string, unknown>).origin);
+    } catch {
+      this._spans = []; // no map: the code is shown without it
     }
     const others = this.runs()
       .filter(r => r.id !== run.id)
@@ -120,7 +168,18 @@ export class CodeView extends Widget {
     try {
       const text = await load(this.runId, mine);
       if (!other || changes.get(path) === 'same') {
-        this._body.replaceChildren(codeBlock(text, python));
+        const spans = path === this._entry ? this._spans : [];
+        const block = codeBlock(text, python, spans);
+        block.addEventListener('click', e => {
+          const label = (e.target as HTMLElement).closest(
+            '.mltrain-code-cell'
+          ) as HTMLElement | null;
+          if (label) this._jump(Number(label.dataset.span));
+        });
+        this._body.replaceChildren(
+          ...(spans.length ? [cellLegend(spans, k => this._jump(k))] : []),
+          block
+        );
         return;
       }
       const diff = lineDiff(await load(otherId, other), text);
@@ -141,6 +200,19 @@ export class CodeView extends Widget {
     }
   }
 
+  /** Scroll to the lines of span `k` of main.py and mark them. */
+  private _jump(k: number): void {
+    const lines = this._body.querySelectorAll<HTMLElement>('.mltrain-code-band');
+    let first: HTMLElement | null = null;
+    for (const l of lines) {
+      const on = l.dataset.span === String(k);
+      l.classList.toggle('mltrain-code-band-active', on);
+      if (on && !first) first = l;
+    }
+    first?.scrollIntoView({ block: 'start' });
+  }
+
+  private _spans: ILineSpan[] = [];
   private _manifest: Manifest | null = null;
   private _others = new Map<string, Manifest>();
   private _entry: string | null = null;
@@ -158,6 +230,47 @@ function table(rows: [string, string][], testid: string): HTMLTableElement {
   );
 }
 
+/** Ranks whose own variables are listed (the rest are counted). */
+const MAX_RANK_TABLES = 16;
+
+/** The variables the plan set: for every rank, then each rank's own. */
+function planSection(plan: IPlanEnv): HTMLElement[] {
+  const shown = plan.ranks.slice(0, MAX_RANK_TABLES);
+  const out: (HTMLElement | null)[] = [
+    h('h3', null, 'Environment variables set for the ranks'),
+    table(plan.shared, 'mltrain-env-vars'),
+    ...(plan.ranks.some(r => r.length)
+      ? [
+          h('h3', null, 'Each rank’s own'),
+          h(
+            'table',
+            { class: 'mltrain-table', 'data-testid': 'mltrain-rank-env' },
+            h(
+              'tbody',
+              null,
+              ...shown.map((vars, rank) =>
+                h(
+                  'tr',
+                  null,
+                  h('th', null, `rank ${rank}`),
+                  h('td', null, vars.map(([k, v]) => `${k}=${v}`).join('  '))
+                )
+              )
+            )
+          ),
+          plan.ranks.length > shown.length
+            ? h(
+                'div',
+                { class: 'mltrain-subtle' },
+                `… and ${plan.ranks.length - shown.length} more ranks`
+              )
+            : null
+        ]
+      : [])
+  ];
+  return out.filter((e): e is HTMLElement => e !== null);
+}
+
 /** The run's env.json and environment variables. */
 export class EnvView extends Widget {
   constructor(
@@ -169,7 +282,7 @@ export class EnvView extends Widget {
     this.node.dataset.testid = 'mltrain-env';
   }
 
-  /** Load env.json (once) and draw it with the spec's variables. */
+  /** Load env.json and plan.json (once) and draw them (the spec's variables when there is no plan yet). */
   async load(spec: Record<string, unknown> | null): Promise<void> {
     if (this._loaded) return;
     this._loaded = true;
@@ -179,6 +292,12 @@ export class EnvView extends Widget {
     } catch (err) {
       this.node.replaceChildren(h('div', { class: 'mltrain-error' }, (err as Error).message));
       return;
+    }
+    let plan: ReturnType<typeof planEnv> = null;
+    try {
+      plan = planEnv(JSON.parse(await fileText(this.api, this.runId, 'plan.json')));
+    } catch {
+      plan = null; // not planned yet (queued), or an older run: the spec's variables are shown
     }
     const environment = (spec?.environment ?? {}) as Record<string, unknown>;
     const vars = (environment.variables ?? {}) as Record<string, unknown>;
@@ -215,10 +334,14 @@ export class EnvView extends Widget {
             'mltrain-gpus'
           )
         : h('div', { class: 'mltrain-empty' }, 'None.'),
-      h('h3', null, 'Environment variables'),
-      Object.keys(vars).length
-        ? table(maskEnv(vars), 'mltrain-env-vars')
-        : h('div', { class: 'mltrain-empty' }, 'None set by the run.'),
+      ...(plan
+        ? planSection(plan)
+        : [
+            h('h3', null, 'Environment variables'),
+            Object.keys(vars).length
+              ? table(maskEnv(vars), 'mltrain-env-vars')
+              : h('div', { class: 'mltrain-empty' }, 'None set by the run.')
+          ]),
       h('h3', null, 'Packages'),
       search,
       list

@@ -11,13 +11,15 @@ import { isFinal } from '../common/statuses';
 import { mainMetric, runDuration, shortId, statusGlyph } from './format';
 import { groupByExperiment, matchesFilter } from './records';
 import { RunsModel } from './runsmodel';
+import { SweepRows } from './sweeprows';
 
 /** Command ids the panel calls (registered by the plugin). */
 export const PanelCommands = {
   openRun: 'mltrain:open-run',
   compare: 'mltrain:compare',
   train: 'mltrain:train-notebook',
-  models: 'mltrain:models'
+  models: 'mltrain:models',
+  openSweep: 'mltrain:open-sweep'
 };
 
 /** The left-area "Training" panel. */
@@ -127,6 +129,13 @@ export class RunsPanel extends Widget {
       targetsSection
     );
 
+    this._sweeps = new SweepRows(
+      api,
+      () => this._render(),
+      id => {
+        void this.commands.execute(PanelCommands.openSweep, { id });
+      }
+    );
     model.changed.connect(() => this._render());
     model.connectionChanged.connect(() => this._renderConnection());
     this._renderConnection();
@@ -172,6 +181,7 @@ export class RunsPanel extends Widget {
 
   dispose(): void {
     if (this._ticker) clearTimeout(this._ticker);
+    this._sweeps.dispose();
     super.dispose();
   }
 
@@ -210,6 +220,7 @@ export class RunsPanel extends Widget {
     this._error.textContent = this.model.error;
     const filter = this._filter.value;
     const runs = this.model.runs.filter(r => matchesFilter(r, filter));
+    this._sweeps.note(this.model.runs);
     // Ticks of runs no longer listed are dropped.
     for (const id of this._selected) if (!this.model.get(id)) this._selected.delete(id);
     this._compareBtn.textContent = `Compare${this._selected.size ? ` (${this._selected.size})` : ''}`;
@@ -259,9 +270,9 @@ export class RunsPanel extends Widget {
         )
       );
       if (collapsed) continue;
-      for (const run of group) {
-        seen.add(run.id);
-        children.push(this._row(run));
+      for (const placed of this._sweeps.arrange(group)) {
+        seen.add(placed.run.id);
+        children.push(this._sweeps.decorate(this._row(placed.run), placed));
       }
     }
     for (const id of [...this._rows.keys()]) if (!seen.has(id)) this._rows.delete(id);
@@ -369,6 +380,7 @@ export class RunsPanel extends Widget {
   }
 
   private _rows = new Map<string, HTMLElement>();
+  private _sweeps: SweepRows;
   private _selected = new Set<string>();
   private _collapsed = new Set<string>();
   private _rendered = false;

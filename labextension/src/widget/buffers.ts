@@ -93,20 +93,26 @@ export class RunBuffers {
   /**
    * Append `[xs, ys]` or `[xs, ys, attempts]` (each point's attempt of a restarted run;
    * absent or a missing entry means 1) to a metric's series of a rank; whether there were any.
+   * `times` (a step metric's: each point's seconds since the run's created) go to the series'
+   * `t` while every point of it has one; a point without drops them (no time axis for it then).
    */
-  private _addPoints(metric: string, rank: string, pts: unknown): boolean {
+  private _addPoints(metric: string, rank: string, pts: unknown, times?: unknown): boolean {
     if (!Array.isArray(pts) || pts.length < 2) return false;
     const [xs, ys, as] = pts as unknown[];
     if (!Array.isArray(xs) || !Array.isArray(ys)) return false;
     const attempts: unknown[] = Array.isArray(as) ? as : [];
     const s = seriesOf(this.series, metric, rank);
     const n = Math.min(xs.length, ys.length);
+    const ts = Array.isArray(times) && times.length === n ? times : null;
+    if (ts && s.x.length === 0) s.t = [];
+    else if (!ts) delete s.t;
     for (let i = 0; i < n; i++) {
       const x = Number(xs[i]);
       if (!isFinite(x)) continue;
       const a = toAttempt(attempts[i]);
       if (a > this.maxAttempt) this.maxAttempt = a;
       pushPoint(s, x, toY(ys[i]), a);
+      if (s.t) s.t.push(Number(ts![i]) || 0);
     }
     thin(s);
     return n > 0;
@@ -128,8 +134,10 @@ export class RunBuffers {
     for (const [r, p] of Object.entries(obj(h.partial))) {
       this.rank(r).partial = p === null || p === undefined ? '' : String(p);
     }
+    const times = obj(h.times);
     for (const [metric, byRank] of Object.entries(obj(h.series))) {
-      for (const [r, pts] of Object.entries(obj(byRank))) this._addPoints(metric, r, pts);
+      const ts = obj(times[metric]);
+      for (const [r, pts] of Object.entries(obj(byRank))) this._addPoints(metric, r, pts, ts[r]);
     }
     Object.assign(this.xKind, obj(h.x_kind));
     this.batch = 1;
@@ -164,9 +172,11 @@ export class RunBuffers {
         partials.add(r);
       }
     }
+    const times = obj(msg.times);
     for (const [metric, byRank] of Object.entries(obj(msg.points))) {
+      const ts = obj(times[metric]);
       for (const [r, pts] of Object.entries(obj(byRank))) {
-        if (this._addPoints(metric, r, pts)) metrics.add(metric);
+        if (this._addPoints(metric, r, pts, ts[r])) metrics.add(metric);
       }
     }
     Object.assign(this.xKind, obj(msg.x_kind));

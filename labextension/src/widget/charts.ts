@@ -20,6 +20,8 @@ export class Charts {
       series: name => this.buffers.series.get(name),
       xKind: name => (this.buffers.xKind[name] === 'time' ? 'time' : 'step'),
       origin: getCreated,
+      // A step metric's point times come as seconds since created (compact); time axes need epoch.
+      timeBase: () => getCreated() ?? 0,
       maxAttempt: () => this.buffers.maxAttempt
     });
     this.empty = h('div', { class: 'mltrain-placeholder' }, 'No metrics logged yet.');

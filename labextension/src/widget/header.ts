@@ -1,9 +1,10 @@
-// The run's header: identity, status, elapsed time, stage timeline, progress, cancel.
+// The run's header: identity, status, elapsed time, tags and note, stage timeline, progress, cancel.
 import { stageStatus, statusLabel } from '../common/attempts';
 import { stragglerBadge } from '../common/stragglers';
 import { h } from '../common/dom';
 import { fmtDuration, fmtValue } from '../common/format';
 import { isFinal, STAGES } from '../common/statuses';
+import { RunLabels } from './labels';
 import { num, obj, str, Traits } from './traits';
 
 /** How long a cancel may go unacknowledged before the button is offered again. */
@@ -26,8 +27,12 @@ interface ISegment {
 
 /** The header of the widget; `update(traits)` redraws it, `tick()` what depends on the clock. */
 export class Header {
-  /** `onCancel()` is called once the user confirms. */
-  constructor(private readonly onCancel: () => void) {
+  /** `onCancel()` is called once the user confirms; `send` takes the tags and note edits (`labels`). */
+  constructor(
+    private readonly onCancel: () => void,
+    send: (msg: Record<string, unknown>) => void = () => undefined
+  ) {
+    this.labelsRow = new RunLabels(send);
     this.status = h('span', {
       class: 'mltrain-status',
       'data-testid': 'mltrain-status',
@@ -118,6 +123,7 @@ export class Header {
         this.cancelBtn
       ),
       this.meta,
+      this.labelsRow.root,
       h('div', { class: 'mltrain-timeline-wrap' }, this.bar, this.labels),
       this.progress
     );
@@ -180,6 +186,7 @@ export class Header {
     this.stageItem = h('span', { class: 'mltrain-meta-item' });
     meta.push(this.stageItem);
     this.meta.replaceChildren(...meta);
+    this.labelsRow.update(t.tags, t.note);
 
     this._renderProgress();
     this._renderCancel();
@@ -328,6 +335,12 @@ export class Header {
     this.cancelBtn.textContent = pending ? 'Canceling…' : 'Cancel';
   }
 
+  /** The kernel's answer to a tags or note edit. */
+  labelsResult(msg: Record<string, unknown>): void {
+    this.labelsRow.showResult(msg);
+  }
+
+  private labelsRow: RunLabels;
   private skew = 0; // server clock - local clock, seconds
   private t: Traits = {};
   private confirming = false;

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import '../../style/widget.css';
 import { h } from '../common/dom';
 import { isFinal } from '../common/statuses';
+import { SweepView } from '../common/sweep/view';
 import { IEntry, RunBuffers } from './buffers';
 import { Charts } from './charts';
 import { Header } from './header';
@@ -56,7 +57,10 @@ class RunView {
     private readonly model: IModel,
     el: HTMLElement
   ) {
-    this.header = new Header(() => this._send({ type: 'cancel' }));
+    this.header = new Header(
+      () => this._send({ type: 'cancel' }),
+      msg => this._send(msg)
+    );
     this.rootCause = h('div', {
       class: 'mltrain-root-cause',
       'data-testid': 'mltrain-root-cause',
@@ -75,10 +79,13 @@ class RunView {
     });
     this.outputs = h('div', { class: 'mltrain-section mltrain-outputs-wrap', hidden: true });
     this.register = new RegisterBox(msg => this._send(msg));
+    // A sweep's driver run: the sweep's trials; cancelling the driver cancels the sweep.
+    this.sweep = new SweepView({ onCancel: () => this._send({ type: 'cancel' }) });
     this.root = h(
       'div',
       { class: 'mltrain-widget' },
       this.header.root,
+      this.sweep.root,
       this.rootCause,
       this.attempts,
       this.logs.root,
@@ -160,6 +167,7 @@ class RunView {
       this.register.update(t.status, t.outputs);
     }
     if (changed.has('registered')) this.register.showResult(t.registered);
+    if (changed.has('sweep')) this.sweep.update(t.sweep);
     if (changed.has('log_paths') || changed.has('files_url')) {
       this.logs.setPaths(t.log_paths, t.files_url);
     }
@@ -219,6 +227,7 @@ class RunView {
   }
 
   private _onMessage(msg: Record<string, unknown>): void {
+    if (msg.type === 'labels') this.header.labelsResult(msg);
     if (msg.type !== 'delta') return;
     const applied = this.buffers.seq;
     if (typeof msg.seq !== 'number') {
@@ -297,6 +306,7 @@ class RunView {
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.header.destroy();
     this.charts.destroy();
+    this.sweep.destroy();
     this.logs.destroy();
     this.root.remove();
     this.live = false;
@@ -320,6 +330,7 @@ class RunView {
   private charts: Charts;
   private outputs: HTMLDivElement;
   private register: RegisterBox;
+  private sweep: SweepView;
   private root: HTMLDivElement;
 }
 

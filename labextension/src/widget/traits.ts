@@ -33,7 +33,10 @@ export const TRAITS = [
   'attempt',
   'attempts',
   'registered',
-  'stragglers'
+  'stragglers',
+  'tags',
+  'note',
+  'sweep'
 ] as const;
 
 /** A trait's name. */

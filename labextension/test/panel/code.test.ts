@@ -4,8 +4,11 @@ import {
   filterPackages,
   highlightPython,
   lineDiff,
+  lineSpans,
   maskEnv,
-  orderFiles
+  orderFiles,
+  planEnv,
+  spanAt
 } from '../../src/panel/code';
 
 describe('orderFiles', () => {
@@ -89,5 +92,80 @@ describe('filterPackages', () => {
     ]);
     expect(filterPackages(p, 'torch 2.5')).toEqual([['torch', '2.5.0']]);
     expect(filterPackages(p, '').length).toBe(3);
+  });
+});
+
+describe('the line map of main.py', () => {
+  const origin = {
+    kind: 'cell',
+    line_map: [
+      {
+        start: 30,
+        end: 31,
+        cell: 'cell [7]',
+        execution_count: 7,
+        cell_line: 2,
+        what: 'the %%train cell'
+      },
+      {
+        start: 12,
+        end: 14,
+        cell: 'cell [3]',
+        execution_count: 3,
+        cell_line: 5,
+        what: 'function helper'
+      },
+      { start: 0, end: 2, cell: 'bad' },
+      { start: 20, end: 18 },
+      'junk'
+    ]
+  };
+
+  it('reads the valid spans of an origin by start line, and none where there is no map', () => {
+    const spans = lineSpans(origin);
+    expect(spans.map(s => [s.start, s.end, s.cell, s.executionCount, s.cellLine, s.what])).toEqual([
+      [12, 14, 'cell [3]', 3, 5, 'function helper'],
+      [30, 31, 'cell [7]', 7, 2, 'the %%train cell']
+    ]);
+    expect(lineSpans({ kind: 'file' })).toEqual([]);
+    expect(lineSpans(null)).toEqual([]);
+    expect(lineSpans({ line_map: [{ start: 1, end: 1, execution_count: 4 }] })[0].cell).toBe(
+      'cell [4]'
+    );
+  });
+
+  it('finds the span of a line, inclusive at both ends', () => {
+    const spans = lineSpans(origin);
+    expect([11, 12, 14, 15, 30, 31, 32].map(l => spanAt(spans, l))).toEqual([
+      -1, 0, 0, -1, 1, 1, -1
+    ]);
+  });
+});
+
+describe("the plan's variables", () => {
+  it('lists the variables of every rank and of each rank, secrets masked, in name order', () => {
+    const env = planEnv({
+      env: { WORLD_SIZE: '2', API_TOKEN: '<secret>', HF_TOKEN: 'leaked?', PLAIN: 'x' },
+      rank_env: [
+        { RANK: '0', LOCAL_RANK: '0' },
+        { RANK: '1', LOCAL_RANK: '1' }
+      ]
+    })!;
+    expect(env.shared).toEqual([
+      ['API_TOKEN', '<secret>'],
+      ['HF_TOKEN', '<secret>'],
+      ['PLAIN', 'x'],
+      ['WORLD_SIZE', '2']
+    ]);
+    expect(env.ranks[1]).toEqual([
+      ['LOCAL_RANK', '1'],
+      ['RANK', '1']
+    ]);
+  });
+
+  it('is null for a plan without variables (or no plan)', () => {
+    expect(planEnv({ launcher: 'local' })).toBeNull();
+    expect(planEnv(null)).toBeNull();
+    expect(planEnv({ env: {} })).toEqual({ shared: [], ranks: [] });
   });
 });

@@ -27,6 +27,8 @@ export interface IMetricSource {
   xKind(name: string): 'step' | 'time';
   /** The epoch second time axes count from (wall time = it + x), or null. */
   origin(): number | null;
+  /** What the series' point times (`t`) count from, in epoch seconds (absent: 0, `t` is epoch time). */
+  timeBase?(): number;
   maxAttempt(): number;
 }
 
@@ -61,10 +63,11 @@ export function chartData(
   xKind: 'step' | 'time',
   origin: number | null,
   s: IBoardSettings,
-  dark = false
+  dark = false,
+  timeBase = 0
 ): IChartData {
   // A metric logged by step goes on a time axis through its points' times, where they are known.
-  const timed = xKind === 'step' && s.axis !== 'step' ? timeSeries(byRank, origin) : null;
+  const timed = xKind === 'step' && s.axis !== 'step' ? timeSeries(byRank, origin, timeBase) : null;
   if (timed) {
     byRank = timed;
     xKind = 'time';
@@ -291,11 +294,13 @@ export class ChartBoard {
     if (added) this._layout(); // in the page before drawing: a plot takes its size from it
     const dark = document.body.dataset.jpThemeLight === 'false';
     const origin = this.source.origin();
+    const timeBase = this.source.timeBase?.() ?? 0;
     for (const name of todo) {
       const byRank = this.source.series(name);
       const c = this.charts.get(name);
       if (!c || !byRank || byRank.size === 0) continue;
-      const d = chartData(name, byRank, this.source.xKind(name), origin, this.settings, dark);
+      const kind = this.source.xKind(name);
+      const d = chartData(name, byRank, kind, origin, this.settings, dark, timeBase);
       const last = d.lines.find(l => l.alpha === undefined && !l.raw)?.y ?? [];
       let v: number | null = null;
       for (let i = last.length - 1; i >= 0 && v === null; i--) v = last[i];

@@ -28,6 +28,10 @@ export interface IChartData {
   axis: XAxis;
   log: boolean;
   yLabel: string;
+  /** The x axis's title, when not the axis's own ("step", "wall time"…): e.g. "trial". */
+  xLabel?: string;
+  /** Ticks on whole numbers of x only (trial numbers). */
+  xWhole?: boolean;
   /** Values held for the metric (all ranks; tests read it as data-points). */
   points: number;
 }
@@ -37,6 +41,9 @@ const X_LABELS: Record<XAxis, string> = {
   wall: 'wall time',
   relative: 'time since start'
 };
+
+/** Tick spacings of an axis of whole numbers. */
+const WHOLE_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
 function cssVar(el: Element, name: string, fallback: string): string {
   const v = getComputedStyle(el).getPropertyValue(name).trim();
@@ -124,6 +131,8 @@ export class MetricChart {
       d.axis,
       d.log,
       d.yLabel,
+      d.xLabel,
+      d.xWhole,
       !!d.band,
       ...d.lines.map(l => `${l.label}|${l.alpha}`)
     ].join('\u0000');
@@ -223,7 +232,7 @@ export class MetricChart {
       d.axis === 'wall' ? fmtWall(v) : d.axis === 'relative' ? fmtDuration(v) : fmtValue(v);
     const value = (_u: uPlot, v: number | null): string => (v === null ? '–' : fmtValue(v));
     const series: uPlot.Series[] = [
-      { label: X_LABELS[d.axis], value: (_u, v) => (v === null ? '–' : fmtX(v)) },
+      { label: d.xLabel ?? X_LABELS[d.axis], value: (_u, v) => (v === null ? '–' : fmtX(v)) },
       ...d.lines.map(l => ({
         label: l.label,
         stroke:
@@ -254,8 +263,9 @@ export class MetricChart {
         {
           ...axis,
           size: 40,
-          label: X_LABELS[d.axis],
+          label: d.xLabel ?? X_LABELS[d.axis],
           labelSize: 14,
+          incrs: d.xWhole ? WHOLE_INCRS : undefined,
           values: (_u, vals, _ax, _space, incr) =>
             vals.map(v =>
               v === null

@@ -37,19 +37,22 @@ export function effectiveXAxis(wanted: XAxis, xKind: 'step' | 'time'): XAxis {
 
 /**
  * A step metric's series with x = each point's time since `origin` (the earliest time when null),
- * or null when a series has no times (the widget's feed sends steps only).
+ * or null when a series has no times (a widget history saved before times were sent).
+ * `base` is what the series' `t` count from (0: epoch seconds, the panel's; the widget's count
+ * from the run's created).
  */
 export function timeSeries<K extends string | number>(
   byRank: ReadonlyMap<K, ISeries>,
-  origin: number | null
+  origin: number | null,
+  base = 0
 ): Map<K, ISeries> | null {
   let t0 = origin ?? Infinity;
   for (const s of byRank.values()) {
     if (!s.t || s.t.length !== s.x.length) return null;
-    if (origin === null) for (const t of s.t) if (t < t0) t0 = t;
+    if (origin === null) for (const t of s.t) if (t + base < t0) t0 = t + base;
   }
   const out = new Map<K, ISeries>();
-  for (const [r, s] of byRank) out.set(r, { x: s.t!.map(t => t - t0), y: s.y, a: s.a });
+  for (const [r, s] of byRank) out.set(r, { x: s.t!.map(t => t + base - t0), y: s.y, a: s.a });
   return out;
 }
 
