@@ -345,7 +345,11 @@ test.describe('Training panel', () => {
     // The param lr and the metric lr are titled apart, under their own group headers.
     await expect(table.locator('th.mltrain-differs')).toHaveText(['param lr']);
     await expect(table.locator('th[data-kind="metric"][data-name="lr"]')).toHaveText('metric lr');
-    await expect(table.locator('th[scope="colgroup"]')).toHaveText(['Run', 'Parameters', 'Final metrics']);
+    await expect(table.locator('th[scope="colgroup"]')).toHaveText([
+      'Run',
+      'Parameters',
+      'Final metrics'
+    ]);
     await expect(table.locator(`[data-run-id="${a.id}"]`)).toContainText('0.1');
     await expect(table.locator(`[data-run-id="${b.id}"]`)).toContainText('0.01');
     // a learns faster (lr 0.1 against 0.01): its final loss is the best one.
