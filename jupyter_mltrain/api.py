@@ -93,13 +93,15 @@ def submit(
     *,
     files: Mapping[str, bytes] | None = None,
     starter: Callable[[Path, Mapping[str, str]], int] | None = None,
+    parent: str = "",
 ) -> Run:
     """Package ``spec``'s code into a new run and start its supervisor; return the Run.
 
     ``files`` are generated files (e.g. the script made from a notebook cell) added to the
     snapshot under their relative paths, replacing any file of the folder with the same path.
     ``starter(run_dir, env) -> pid`` starts the supervisor (a ``ForkServer``'s, for a sweep's trials); by
-    default a fresh interpreter. Every check happens before anything is created: an error leaves no run behind.
+    default a fresh interpreter. ``parent`` is the run that starts this one (a sweep's driver). Every check
+    happens before anything is created: an error leaves no run behind.
     """
     store = store or Store()
     files = dict(files or {})
@@ -121,6 +123,7 @@ def submit(
         ranks=spec.world_size,
         stages={Status.QUEUED.value: now},
         params=dict(spec.params),
+        parent=parent,
     )
 
     left_out: list[str] = []

@@ -113,6 +113,7 @@ class Driver:
         self.stopping = False
         self.best: float | None = None
         self.forks: ForkServer | None = None  # started by loop(): forks the trials' supervisors, warm
+        self.run_id = runtime.run_id() or ""  # this driver's run: the trials' parent
 
     def _start_forks(self) -> None:
         try:
@@ -126,12 +127,14 @@ class Driver:
         with _trial_environ():
             if self.forks is not None:
                 try:
-                    return submit(spec, self.store, files=self.files, starter=self.forks.start_supervisor)
+                    return submit(
+                        spec, self.store, files=self.files, starter=self.forks.start_supervisor, parent=self.run_id
+                    )
                 except LaunchError as exc:  # the server's fault, not the trial's: start it the usual way
                     self.say(f"the fork server failed ({exc}); trials start in fresh interpreters from now on")
                     self.forks.close()
                     self.forks = None
-            return submit(spec, self.store, files=self.files)
+            return submit(spec, self.store, files=self.files, parent=self.run_id)
 
     def _count(self) -> int:
         """How many trials the study has (asked, whatever their state)."""

@@ -72,6 +72,7 @@ def test_a_sweep_finds_the_known_best_learning_rate(store: Store, project: Path,
     assert best["value"] == min(t["value"] for t in record["trials"])
     assert sweep.best().id == best["run"] and sweep.best().record.params["lr"] == best["params"]["lr"]
     assert "forked by a warm server" in str(sweep.parent.logs(0)), "trials start from the fork server"
+    assert {store.get(t["run"]).parent for t in record["trials"]} == {sweep.parent.id}, "trials name their driver"
     parent_metrics = {m["name"] for m in sweep.parent.metrics()}
     assert {"best", "trial_value", "trials_started"} <= parent_metrics
 

@@ -52,6 +52,7 @@ _COLUMNS = (
     "stragglers",
     "tags",
     "note",
+    "parent",
 )
 _JSON_COLUMNS = {"stages", "exit_codes", "root_cause", "metrics", "params", "attempts", "stragglers", "tags"}
 # Columns added after the first release, with their type: an older index gets them on open.
@@ -61,6 +62,7 @@ _ADDED_COLUMNS = {
     "stragglers": "TEXT",
     "tags": "TEXT",
     "note": "TEXT",
+    "parent": "TEXT",
 }
 
 _SCHEMA = """
@@ -73,7 +75,7 @@ CREATE TABLE IF NOT EXISTS runs (
     target TEXT, mode TEXT, ranks INTEGER,
     stages TEXT, exit_codes TEXT, root_cause TEXT, metrics TEXT, params TEXT,
     supervisor_pid INTEGER, supervisor_host TEXT, heartbeat REAL, ended REAL, run_dir TEXT,
-    attempt INTEGER DEFAULT 1, attempts TEXT, stragglers TEXT, tags TEXT, note TEXT
+    attempt INTEGER DEFAULT 1, attempts TEXT, stragglers TEXT, tags TEXT, note TEXT, parent TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment, created);
@@ -91,6 +93,7 @@ def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
     values["stragglers"] = values["stragglers"] or []
     values["tags"] = values["tags"] or []
     values["note"] = values["note"] or ""
+    values["parent"] = values.get("parent") or ""
     return RunRecord(**values)
 
 

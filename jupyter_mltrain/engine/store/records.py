@@ -133,6 +133,7 @@ class RunRecord:
     stragglers: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # set by people (Run.tags, `mltrain tag`, PATCH runs/{id})
     note: str = ""
+    parent: str = ""  # the run that started this one: a sweep's driver, for its trials
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)

@@ -55,6 +55,8 @@ export interface IRunRecord {
   /** Set by people (PATCH runs/{id}); absent from an older server. */
   tags?: string[];
   note?: string;
+  /** The run that started this one (a sweep's driver, for its trials); empty or absent for others. */
+  parent?: string;
   /** The run's sweep and its role there (`GET runs` only; null for a run of no sweep). */
   sweep?: ISweepMark | null;
 }

@@ -435,7 +435,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       dismiss: id => Notification.dismiss(id)
     };
     const notices = new RunNotices(notifier);
-    model.runEnded.connect((_, run) => notices.ended(run, () => openRun(run.id)));
+    // a sweep's trials end by the hundred: its driver's end is the one told
+    model.runEnded.connect((_, run) => {
+      if (!run.parent) notices.ended(run, () => openRun(run.id));
+    });
 
     void app.restored.then(() => model.start());
   }

@@ -23,13 +23,20 @@ export class SweepRows {
     const known = this.marks.get(run.id);
     if (known) return known;
     const id = run.params?.sweep;
-    return typeof id === 'string' && id.startsWith('sweep-')
-      ? { id, role: 'driver', trial: null }
-      : null;
+    if (typeof id === 'string' && id.startsWith('sweep-'))
+      return { id, role: 'driver', trial: null };
+    const sweep = run.parent ? this.drivers.get(run.parent) : undefined;
+    if (sweep === undefined) return null;
+    const n = /-t(\d+)$/.exec(run.name); // the driver names its trials NAME-tN
+    return { id: sweep, role: 'trial', trial: n ? Number(n[1]) : null };
   }
 
   /** The runs of one group in list order, trials nested (see `nestSweeps`). */
   arrange(runs: readonly IRunRecord[]): IPlaced<IRunRecord>[] {
+    for (const r of runs) {
+      const id = r.params?.sweep; // a driver: its trials name it as their parent, live
+      if (typeof id === 'string' && id.startsWith('sweep-')) this.drivers.set(r.id, id);
+    }
     return nestSweeps(
       runs,
       r => this.markOf(r),
@@ -146,6 +153,7 @@ export class SweepRows {
   }
 
   private marks = new Map<string, ISweepMark>();
+  private drivers = new Map<string, string>(); // driver run id → its sweep
   private seen = new Set<string>();
   private expanded = new Set<string>();
   private busy = false;
