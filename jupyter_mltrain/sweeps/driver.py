@@ -28,6 +28,7 @@ from jupyter_mltrain.engine.store import Status, Store
 from jupyter_mltrain.hostside import runtime
 from jupyter_mltrain.hostside.errors import LaunchError
 from jupyter_mltrain.sweeps import policies
+from jupyter_mltrain.sweeps.slots import GpuLeases
 from jupyter_mltrain.sweeps.space import parse_space
 from jupyter_mltrain.sweeps.trials import metric_values, submitted
 
@@ -110,6 +111,7 @@ class Driver:
         self.spec = RunSpec.from_dict(self.state["spec"])
         self.files = {k: base64.b64decode(v) for k, v in self.state["files"].items()}
         self.active: dict[int, Watched] = {}
+        self.gpus = GpuLeases(self.spec)  # on a machine with GPUs: each running trial its own
         self.stopping = False
         self.best: float | None = None
         self.forks: ForkServer | None = None  # started by loop(): forks the trials' supervisors, warm
@@ -162,7 +164,9 @@ class Driver:
             if run_id is None:
                 _tell(self.study, trial, state=optuna.trial.TrialState.FAIL)
                 continue
-            self.active[frozen.number] = Watched(trial, Run(run_id, self.store), set(frozen.intermediate_values))
+            run = Run(run_id, self.store)
+            self.active[frozen.number] = Watched(trial, run, set(frozen.intermediate_values))
+            self.gpus.adopt(frozen.number, run.spec().distribution.gpus)
 
     def start_trial(self) -> None:
         """Ask Optuna for parameters and submit them as a run."""
@@ -170,11 +174,12 @@ class Driver:
         params = {**self.spec.params, **trial.params}
         spec = self.spec.with_changes(params=params, name=f"{self.state['name']}-t{trial.number}")
         try:
-            run = self._submit(spec)
+            run = self._submit(self.gpus.place(trial.number, spec))
         except Exception as exc:  # a trial that cannot start is a failed trial; the sweep goes on
             import optuna
 
             self.say(f"trial {trial.number} {trial.params} could not start: {exc}")
+            self.gpus.release(trial.number)
             _tell(self.study, trial, state=optuna.trial.TrialState.FAIL)
             return
         with open(self.folder / "trials.jsonl", "a") as fh:
@@ -235,6 +240,7 @@ class Driver:
                 self.start_trial()
             for number in [n for n, w in self.active.items() if self.follow(w)]:
                 del self.active[number]
+                self.gpus.release(number)
             if not self.active and self._count() >= budget:
                 break
             self._pause()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -19,26 +18,13 @@ from typing import Any
 from jupyter_mltrain.api import Run, submit
 from jupyter_mltrain.engine.spec import Distribution, Environment, RunSpec
 from jupyter_mltrain.engine.store import Store, write_json_atomic
-from jupyter_mltrain.engine.targets import LocalTarget, resolve_target
 from jupyter_mltrain.hostside.errors import MLTrainError
 from jupyter_mltrain.sweeps import policies
+from jupyter_mltrain.sweeps.slots import capacity
 from jupyter_mltrain.sweeps.space import SweepError, parse_space
 
 SWEEPS = "sweeps"
 DRIVER = "from jupyter_mltrain.sweeps.driver import main\n\nraise SystemExit(main())\n"
-
-
-def capacity(spec: RunSpec) -> int | None:
-    """How many trials of ``spec`` fit on its target at once (slots over ranks per trial); None: no limit known."""
-    target = resolve_target(spec.target, cwd=spec.config_folders())
-    if isinstance(target, LocalTarget):
-        slots = os.cpu_count() or 1
-    else:
-        hosts = getattr(target, "host_slots", None)
-        if not hosts:
-            return None
-        slots = sum(h.slots for h in hosts)
-    return max(1, slots // max(1, spec.world_size))
 
 
 class Sweep:

@@ -247,3 +247,70 @@ def test_canceling_a_sweep_stops_its_running_trials(store: Store, project: Path)
         assert trial["status"] == "Canceled"
         assert_no_process_left(trial["run"], within=5)
     assert_no_process_left(record["parent"], within=5)
+
+
+# GPUs: this machine has none, so these tests put a FAKE `nvidia-smi` on PATH (named as such): they test how a
+# sweep hands GPUs to its trials, never CUDA itself.
+GPU_TRIAL = """
+import os, time
+import jupyter_mltrain as mt
+
+mt.log("gpus", float(len(os.environ["CUDA_VISIBLE_DEVICES"].split(","))), step=0)
+print("CUDA_VISIBLE_DEVICES=" + os.environ["CUDA_VISIBLE_DEVICES"], flush=True)
+time.sleep(1.0)
+"""
+
+
+def _fake_gpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    bindir = tmp_path / "fake-nvidia-smi-bin"
+    bindir.mkdir()
+    exe = bindir / "nvidia-smi"
+    lines = "".join(f'echo "{i}, Fake GPU, 16384"\n' for i in range(count))
+    exe.write_text(f"#!/bin/sh\n# FAKE nvidia-smi for tests of GPU assignment\n{lines}")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+
+
+def _gpus_and_spans(store: Store, record: dict) -> list[tuple[set[str], float, float]]:
+    found = []
+    for t in record["trials"]:
+        run = store.get(t["run"])
+        log = (Path(run.run_dir) / "logs" / "rank-0.log").read_text()
+        visible = log.split("CUDA_VISIBLE_DEVICES=")[1].split()[0]
+        found.append((set(visible.split(",")), run.stages["Running"], run.ended))
+    return found
+
+
+@pytest.mark.timeout(300)
+def test_trials_running_at_once_never_share_a_gpu(
+    store: Store, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_gpus(tmp_path, monkeypatch, 4)
+    sweep = Sweep(
+        _spec(project, GPU_TRIAL), {"x": "uniform(0, 1)"}, "gpus", trials=6, concurrent=2, sampler="random",
+        store=store,
+    ).submit()  # fmt: skip
+    record = sweep.wait(timeout=200)
+    assert record["status"] == "Completed" and all(t["status"] == "Completed" for t in record["trials"])
+    spans = _gpus_and_spans(store, record)
+    assert all(len(gpus) == 1 for gpus, _, _ in spans), spans
+    overlapping = [(a, b) for a, b in itertools.combinations(spans, 2) if a[1] < b[2] and b[1] < a[2]]
+    assert overlapping, "two trials ran at once"
+    assert all(not (a[0] & b[0]) for a, b in overlapping), overlapping
+
+
+@pytest.mark.timeout(300)
+def test_trials_queue_for_the_gpus_rather_than_share_them(
+    store: Store, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_gpus(tmp_path, monkeypatch, 1)
+    sweep = Sweep(
+        _spec(project, GPU_TRIAL), {"x": "uniform(0, 1)"}, "gpus", trials=3, concurrent=2, sampler="random",
+        store=store,
+    ).submit()  # fmt: skip
+    record = sweep.wait(timeout=200)
+    assert record["concurrent"] == 1, "one GPU: one trial at a time"
+    spans = _gpus_and_spans(store, record)
+    assert [gpus for gpus, _, _ in spans] == [{"0"}] * 3
+    ordered = sorted(spans, key=lambda s: s[1])
+    assert all(a[2] <= b[1] for a, b in itertools.pairwise(ordered)), "no two trials at once"
