@@ -281,18 +281,22 @@ def _gpus_and_spans(store: Store, record: dict) -> list[tuple[set[str], float, f
     return found
 
 
+def _gpu_sweep(store: Store, project: Path, trials: int) -> tuple[dict, list[tuple[set[str], float, float]]]:
+    sweep = Sweep(
+        _spec(project, GPU_TRIAL), {"x": "uniform(0, 1)"}, "gpus", trials=trials, concurrent=2, sampler="random",
+        store=store,
+    ).submit()  # fmt: skip
+    record = sweep.wait(timeout=200)
+    assert record["status"] == "Completed" and all(t["status"] == "Completed" for t in record["trials"])
+    return record, _gpus_and_spans(store, record)
+
+
 @pytest.mark.timeout(300)
 def test_trials_running_at_once_never_share_a_gpu(
     store: Store, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fake_gpus(tmp_path, monkeypatch, 4)
-    sweep = Sweep(
-        _spec(project, GPU_TRIAL), {"x": "uniform(0, 1)"}, "gpus", trials=6, concurrent=2, sampler="random",
-        store=store,
-    ).submit()  # fmt: skip
-    record = sweep.wait(timeout=200)
-    assert record["status"] == "Completed" and all(t["status"] == "Completed" for t in record["trials"])
-    spans = _gpus_and_spans(store, record)
+    _, spans = _gpu_sweep(store, project, 6)
     assert all(len(gpus) == 1 for gpus, _, _ in spans), spans
     overlapping = [(a, b) for a, b in itertools.combinations(spans, 2) if a[1] < b[2] and b[1] < a[2]]
     assert overlapping, "two trials ran at once"
@@ -304,13 +308,8 @@ def test_trials_queue_for_the_gpus_rather_than_share_them(
     store: Store, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fake_gpus(tmp_path, monkeypatch, 1)
-    sweep = Sweep(
-        _spec(project, GPU_TRIAL), {"x": "uniform(0, 1)"}, "gpus", trials=3, concurrent=2, sampler="random",
-        store=store,
-    ).submit()  # fmt: skip
-    record = sweep.wait(timeout=200)
+    record, spans = _gpu_sweep(store, project, 3)
     assert record["concurrent"] == 1, "one GPU: one trial at a time"
-    spans = _gpus_and_spans(store, record)
     assert [gpus for gpus, _, _ in spans] == [{"0"}] * 3
     ordered = sorted(spans, key=lambda s: s[1])
     assert all(a[2] <= b[1] for a, b in itertools.pairwise(ordered)), "no two trials at once"
