@@ -49,6 +49,7 @@ import jupyter_mltrain as mt
 
 p = mt.params()
 mt.log("score", p["a"] * 10 + p["b"], step=0)
+(mt.outputs_dir() / "model").write_text(repr(sorted(p.items())))
 """
 
 
@@ -87,6 +88,9 @@ def test_a_grid_sweep_runs_exactly_the_grid(store: Store, project: Path) -> None
     seen = sorted((t["params"]["a"], t["params"]["b"]) for t in record["trials"])
     assert seen == sorted(itertools.product([1, 2, 3], [0, 1])) and record["budget"] == 6
     assert record["best"]["params"] == {"a": 3, "b": 1} and record["best"]["value"] == 31
+    model = sweep.best().register_model("grid-best")  # the best trial's model, in one call
+    assert (model.name, model.version, model.run_id) == ("grid-best", 1, record["best"]["run"])
+    assert model.source["params"] == {"a": 3, "b": 1}
 
 
 @pytest.mark.timeout(600)
