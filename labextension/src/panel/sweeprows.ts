@@ -108,7 +108,7 @@ export class SweepRows {
         e.stopPropagation();
         this.openSweep(row.dataset.sweepId!);
       });
-      row.append(open);
+      (row.querySelector('.mltrain-row-line2') ?? row).append(open); // line 1 keeps its room for the name
     }
     if (expander && open) {
       expander.hidden = open.hidden = !driver;
