@@ -76,10 +76,11 @@ class SweepHandler(MLTrainHandler):
 
     @staticmethod
     def _read(sweep: Sweep, curves: bool) -> dict[str, Any]:
-        record = {**sweep.record(), **described(sweep.folder)}
-        if curves:
-            record["curves"] = CurveReader(sweep.store, sweep.metric).read([t["run"] for t in record["trials"]])
-        return record
+        if not curves:
+            return {**sweep.record(), **described(sweep.folder)}
+        reader = CurveReader(sweep.store, sweep.metric)  # one scan of the trials' values for both
+        drawn = reader.read([e["run"] for e in submitted(sweep.folder)])
+        return {**sweep.record(last=reader.last), **described(sweep.folder), "curves": drawn}
 
     @web.authenticated
     @authorized("read")

@@ -11,7 +11,7 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,15 +191,17 @@ class Sweep:
         self.parent.wait(timeout=timeout, raise_on_error=False)
         return self.record()
 
-    def trials_table(self) -> list[dict[str, Any]]:
-        """Every trial: its number, run, params, status, the primary metric's last value and when it stopped."""
+    def trials_table(self, last: Callable[[str], tuple[int, float] | None] | None = None) -> list[dict[str, Any]]:
+        """Every trial: its number, run, params, status, the primary metric's last value and when it stopped
+        (``last``: see ``trial_rows``)."""
         from jupyter_mltrain.sweeps.trials import trial_rows
 
-        return trial_rows(self.folder, self.store, self.metric)
+        return trial_rows(self.folder, self.store, self.metric, last)
 
-    def record(self) -> dict[str, Any]:
-        """The sweep as JSON: id, parent, status, metric, goal, budget, ``best`` and ``trials``."""
-        rows = self.trials_table()
+    def record(self, last: Callable[[str], tuple[int, float] | None] | None = None) -> dict[str, Any]:
+        """The sweep as JSON: id, parent, status, metric, goal, budget, ``best`` and ``trials`` (``last``: a
+        reader of the trials' values the caller already has, so they are not scanned twice)."""
+        rows = self.trials_table(last)
         done = [r for r in rows if r["status"] == "Completed" and r["value"] is not None]
         pick = min if self.goal == "min" else max
         best = pick(done, key=lambda r: r["value"]) if done else None

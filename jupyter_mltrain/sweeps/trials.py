@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,11 @@ def last_value(store: Store, run_id: str, metric: str) -> tuple[int, float] | No
     return last
 
 
-def trial_rows(folder: Path, store: Store, metric: str) -> list[dict[str, Any]]:
-    """Every trial: number, run, params, status (Pruned for pruned ones), value, steps and duration."""
+def trial_rows(
+    folder: Path, store: Store, metric: str, last: Callable[[str], tuple[int, float] | None] | None = None
+) -> list[dict[str, Any]]:
+    """Every trial: number, run, params, status (Pruned for pruned ones), value, steps and duration. ``last(run)``
+    gives a trial's last (step, value) when the caller has read them already (a ``CurveReader``)."""
     rows = []
     for entry in submitted(folder):
         try:
@@ -76,7 +80,7 @@ def trial_rows(folder: Path, store: Store, metric: str) -> list[dict[str, Any]]:
         except Exception:  # a run folder removed by hand: the trial is shown as Lost
             rows.append({**entry, "status": "Lost", "value": None, "step": None, "duration": None})
             continue
-        last = last_value(store, entry["run"], metric)
+        final = last(entry["run"]) if last is not None else last_value(store, entry["run"], metric)
         ended = record.ended or None
         rows.append(
             {
@@ -84,8 +88,8 @@ def trial_rows(folder: Path, store: Store, metric: str) -> list[dict[str, Any]]:
                 "run": entry["run"],
                 "params": entry["params"],
                 "status": str(record.status),
-                "value": last[1] if last else None,
-                "step": last[0] if last else None,
+                "value": final[1] if final else None,
+                "step": final[0] if final else None,
                 "duration": (ended - record.created) if ended else None,
             }
         )
@@ -132,6 +136,11 @@ class CurveReader:
             if values:
                 curves[run_id] = downsample(values, limit)
         return curves
+
+    def last(self, run_id: str) -> tuple[int, float] | None:
+        """(step, value) of the last value ``read`` found for ``run_id``, or None."""
+        values = self._seen.get(run_id, (0, []))[1]
+        return values[-1] if values else None
 
 
 def described(folder: Path) -> dict[str, Any]:

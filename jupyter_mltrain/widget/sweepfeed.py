@@ -14,7 +14,7 @@ from typing import Any
 from jupyter_mltrain.engine.store import Store
 from jupyter_mltrain.hostside.errors import MLTrainError
 from jupyter_mltrain.sweeps import Sweep
-from jupyter_mltrain.sweeps.trials import CurveReader, described
+from jupyter_mltrain.sweeps.trials import CurveReader, described, submitted
 
 
 def sweep_of(params: dict[str, Any]) -> str | None:
@@ -42,8 +42,8 @@ class SweepFeed:
     def read(self) -> dict[str, Any]:
         """The ``sweep`` trait now (an empty dict when the sweep's folder cannot be read)."""
         try:
-            record = self.sweep.record()
+            curves = self.curves.read([e["run"] for e in submitted(self.sweep.folder)])
+            record = self.sweep.record(last=self.curves.last)  # the values just read: no second scan
         except (MLTrainError, OSError, ValueError):
             return {}
-        runs = [t["run"] for t in record["trials"] if t.get("run")]
-        return {**record, **self.extra, "curves": self.curves.read(runs)}
+        return {**record, **self.extra, "curves": curves}
